@@ -1,0 +1,56 @@
+# Short commands over CMake. Every build lives in build/<flavour>.
+#   make demo   build, then run the tour (examples/tour.c)
+#   make check  build and run every test: normal, ASan+UBSan, TSan, model, install
+#   make bench  run the benchmarks against the peers, write docs/benchmarks.md
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps demo check check-debug check-asan check-tsan check-model check-install bench clean
+
+all: build/release/.built
+
+deps:
+	@bash scripts/deps.sh
+
+build/%/.configured:
+	@bash scripts/deps.sh --quiet
+	cmake -S . -B build/$* $(CMAKE_FLAGS) $(BUILD_$*)
+	@touch $@
+
+BUILD_release = -DCMAKE_BUILD_TYPE=Release
+BUILD_debug = -DCMAKE_BUILD_TYPE=Debug -DWEFT_BUILD_BENCH=OFF
+BUILD_asan = -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=address,undefined -DWEFT_BUILD_BENCH=OFF -DWEFT_BUILD_EXAMPLES=OFF
+BUILD_tsan = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_SANITIZE=thread -DWEFT_BUILD_BENCH=OFF -DWEFT_BUILD_EXAMPLES=OFF
+
+build/%/.built: build/%/.configured FORCE
+	cmake --build build/$* -j $(JOBS)
+	@touch $@
+FORCE:
+
+demo: build/release/.built
+	./build/release/examples/tour
+
+check: check-debug check-asan check-tsan check-model check-install
+	@echo "make check: all suites passed"
+
+check-debug: build/debug/.built
+	bash scripts/run-tests.sh build/debug all
+
+check-asan: build/asan/.built
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  bash scripts/run-tests.sh build/asan all
+
+check-tsan: build/tsan/.built
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 bash scripts/run-tests.sh build/tsan threaded
+
+check-model:
+	bash scripts/check-model.sh
+
+check-install: build/release/.built
+	bash scripts/check-install.sh build/release
+
+bench: build/release/.built
+	bash bench/run.sh
+
+clean:
+	rm -rf build

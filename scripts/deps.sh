@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Makes sure what the build and tests need is installed. As root it installs
+# what is missing from Debian's packages; otherwise it names what is missing.
+# --quiet: say nothing when everything is there. --bench: also the peers'
+# toolchains (cargo and Tokio's crates, Go, libuv, wrk).
+set -euo pipefail
+quiet=0; bench=0
+for a in "$@"; do
+  case "$a" in --quiet) quiet=1 ;; --bench) bench=1 ;; esac
+done
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+have_cmd cmake || need+=(cmake)
+have_cmd pkg-config || need+=(pkg-config)
+have_pkg libcmocka-dev || need+=(libcmocka-dev)
+have_cmd spin || need+=(spin)
+have_pkg liburing-dev || need+=(liburing-dev)
+if [ "$bench" = 1 ]; then
+  have_pkg libuv1-dev || need+=(libuv1-dev)
+  have_cmd go || need+=(golang-go)
+  have_cmd strace || need+=(strace)
+  have_pkg librust-tokio-dev || need+=(librust-tokio-dev)
+  have_cmd cargo || need+=(cargo)
+fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  [ "$quiet" = 1 ] || echo "deps: everything is installed"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing: ${need[*]}" >&2
+  echo "deps: run as root, or: apt-get install ${need[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null
+echo "deps: done"

@@ -1,0 +1,82 @@
+/*
+ * What every runtime flavour shares: the scheduler operations table, the
+ * owned-task list, the counters, and the thread-local "current runtime".
+ */
+#ifndef WEFT_RUNTIME_RT_H
+#define WEFT_RUNTIME_RT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "task/task.h"
+#include "weft/runtime.h"
+
+struct weft_wheel;
+
+/* Scheduler operations; one table per flavour. */
+typedef struct weft_sched_ops {
+    /* Queues a notified task (the caller passes the queue's reference).
+     * Any thread. `yield` is true when the task woke itself while running. */
+    void (*schedule)(weft_runtime *rt, weft_task *t, bool yield);
+    int (*block_on)(weft_runtime *rt, weft_future *fut);
+    /* Drops every task, joins threads, releases the driver and timers. */
+    void (*shutdown)(weft_runtime *rt);
+    /* Frees the flavour's memory once the last reference is gone. */
+    void (*free)(weft_runtime *rt);
+    /* The timing wheel of the calling thread's worker (runtime thread only). */
+    struct weft_wheel *(*wheel)(weft_runtime *rt);
+} weft_sched_ops;
+
+/* Single-writer counter: written by one thread, read racily by any. */
+typedef _Atomic uint64_t weft_counter;
+static inline void counter_add(weft_counter *c, uint64_t n) {
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+static inline void counter_add_shared(weft_counter *c, uint64_t n) {
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* Every task of a runtime, so that shutdown can drop the unfinished ones. */
+typedef struct weft_owned_tasks {
+    pthread_mutex_t lock;
+    weft_task *head;
+    bool closed;
+    size_t count;
+} weft_owned_tasks;
+
+struct weft_runtime {
+    const weft_sched_ops *ops;
+    /* One reference for the user's handle and one per live task: the
+     * memory a task can still touch (its scheduler) stays until both go. */
+    _Atomic uint64_t refs;
+    _Atomic bool shutting_down;
+    weft_owned_tasks owned;
+    weft_runtime_options opts;
+    uint64_t origin_ms;
+    struct {
+        weft_counter tasks_spawned, tasks_completed, task_polls, root_polls, parks,
+            remote_schedules, timers_fired;
+    } stats;
+};
+
+/* The runtime whose tasks this thread is running (set by block_on/workers). */
+extern _Thread_local weft_runtime *weft__tls_runtime;
+
+void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
+                             const weft_runtime_options *opts);
+void weft__runtime_ref(weft_runtime *rt);
+void weft__runtime_unref(weft_runtime *rt);
+
+/* Owned-task list. Insert fails (returns false) once the list is closed. */
+bool weft__owned_insert(weft_runtime *rt, weft_task *t);
+/* Removes `t` if it is still listed; returns true if it was. */
+bool weft__owned_remove(weft_runtime *rt, weft_task *t);
+/* Closes the list and cancels every task in it that is idle (the others
+ * are cancelled by whoever is running them). Loops until the list is empty. */
+void weft__owned_close_and_shutdown(weft_runtime *rt);
+
+/* The timing wheel for a poll with context `cx` (aborts with a misuse
+ * message if the future is polled outside a runtime). */
+struct weft_wheel *weft__wheel_for(weft_context *cx, const weft_future *f);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * The task cell: header and future in one allocation, and the harness that
+ * polls, completes, cancels and frees it. Every scheduler flavour uses these
+ * same functions; they differ only in where `schedule` puts a task.
+ */
+#ifndef WEFT_TASK_TASK_H
+#define WEFT_TASK_TASK_H
+
+#include <stdalign.h>
+
+#include "task/state.h"
+#include "weft/task.h"
+
+struct weft_task {
+    weft_state state;
+    struct weft_task *queue_next;                 /* run / inject queue link */
+    struct weft_task *owned_prev, *owned_next;    /* owned-task list */
+    struct weft_runtime *rt;
+    weft_waker join_waker;                        /* owned by the side JOIN_WAKER says */
+    uint32_t out_offset, out_size;
+    int32_t result;                               /* 0, or -ECANCELED */
+    uint32_t pad_;
+    alignas(16) unsigned char future[];           /* the future, moved in by spawn */
+};
+
+static inline weft_future *task_future(weft_task *t) { return (weft_future *)t->future; }
+
+/* Polls the task once; consumes the queue's reference (the caller popped it
+ * from a run queue). Sets the thread's "current task" for the poll. */
+void weft__task_run(weft_task *t);
+
+/* Cancels a task the caller owns (transition_to_shutdown returned true):
+ * drops the future, completes the task with -ECANCELED. */
+void weft__task_shutdown(weft_task *t);
+
+/* Drops the queue's reference of a task that will never be polled (queues
+ * drained at shutdown). */
+void weft__task_drop_notified(weft_task *t);
+
+/* The waker of task `t` (borrowed: no reference taken). */
+weft_waker weft__task_waker_ref(weft_task *t);
+
+#endif

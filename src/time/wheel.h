@@ -1,0 +1,59 @@
+/*
+ * The hierarchical timing wheel: 6 levels of 64 slots, 1 ms per slot at
+ * level 0 (level L slot spans 64^L ms), so deadlines up to 64^6 ms (~2.2
+ * years) ahead are placed directly; later ones wait in the last level and
+ * are re-placed as time advances. Each slot is an intrusive doubly linked
+ * list of weft_timer_entry, and each level has a 64-bit occupancy mask,
+ * so insert and cancel are O(1) and finding the next deadline is a few
+ * bit scans.
+ *
+ * A wheel is owned by one thread (a runtime's driver thread); none of
+ * these functions is thread-safe.
+ */
+#ifndef WEFT_TIME_WHEEL_H
+#define WEFT_TIME_WHEEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/time.h"
+
+#define WEFT_WHEEL_LEVELS 6
+#define WEFT_WHEEL_SLOTS 64
+
+typedef struct weft_wheel {
+    uint64_t elapsed; /* ms (weft_clock_ms) up to which the wheel has advanced */
+    uint64_t occupied[WEFT_WHEEL_LEVELS];
+    weft_timer_entry *slots[WEFT_WHEEL_LEVELS][WEFT_WHEEL_SLOTS];
+    size_t count;     /* entries in the wheel */
+    uint64_t fired;   /* entries fired so far (statistics) */
+} weft_wheel;
+
+/* Initialises an empty wheel whose time starts at `now_ms`. */
+void weft_wheel_init(weft_wheel *w, uint64_t now_ms);
+
+/* Inserts `e` (e->deadline set, not in any wheel). A deadline at or before
+ * the wheel's time is placed in the next slot, so it fires at the next
+ * advance. Sets e->wheel = w. O(1). */
+void weft_wheel_insert(weft_wheel *w, weft_timer_entry *e);
+
+/* Removes `e` from `w` (it must be in it). O(1). */
+void weft_wheel_remove(weft_wheel *w, weft_timer_entry *e);
+
+/* The earliest deadline in the wheel (a ms value), or UINT64_MAX if empty.
+ * Never later than the true earliest deadline (it may be earlier for
+ * entries in coarse levels, which then cascade without firing). */
+uint64_t weft_wheel_next_deadline(const weft_wheel *w);
+
+/* Advances the wheel to `now_ms`: every entry whose deadline is <= now_ms
+ * is removed, marked fired (e->fired = 1, e->wheel = NULL) and its waker is
+ * taken and woken. Entries in coarser levels whose slot is reached are
+ * re-placed at finer levels. Returns the number of entries fired. */
+size_t weft_wheel_advance(weft_wheel *w, uint64_t now_ms);
+
+/* Releases every entry still in the wheel without waking (drops their
+ * wakers, clears e->wheel). Used when the runtime shuts down after every
+ * task was dropped; normally the wheel is already empty then. */
+void weft_wheel_clear(weft_wheel *w);
+
+#endif
