@@ -37,6 +37,12 @@ void weft__task_shutdown(weft_task *t);
  * drained at shutdown). */
 void weft__task_drop_notified(weft_task *t);
 
+/* Drops one reference (a waker's or a handle's); frees the task at zero. */
+void weft__task_drop_ref(weft_task *t);
+
+/* Frees a task whose reference count reached zero. */
+void weft__task_dealloc(weft_task *t);
+
 /* The waker of task `t` (borrowed: no reference taken). */
 weft_waker weft__task_waker_ref(weft_task *t);
 

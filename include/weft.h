@@ -1,0 +1,11 @@
+/* weft.h — the whole public API of weft, an asynchronous runtime for C. */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include "weft/future.h"
+#include "weft/combinator.h"
+#include "weft/task.h"
+#include "weft/runtime.h"
+#include "weft/time.h"
+
+#endif

@@ -1,0 +1,137 @@
+/* The flavour-independent part of a runtime: creation and destruction,
+ * reference counting, the owned-task list, counters, errors. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/rt.h"
+#include "time/wheel.h"
+
+_Thread_local weft_runtime *weft__tls_runtime;
+
+int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *opts);
+
+int weft_runtime_create(weft_runtime **out, const weft_runtime_options *opts) {
+    static const weft_runtime_options defaults;
+    if (!out) return -EINVAL;
+    *out = NULL;
+    if (!opts) opts = &defaults;
+    if (opts->io_backend > WEFT_IO_POLL) return -EINVAL;
+    switch (opts->flavor) {
+    case WEFT_CURRENT_THREAD: return weft__current_thread_create(out, opts);
+    case WEFT_MULTI_THREAD: return -ENOTSUP; /* not built yet: see docs/status.md */
+    }
+    return -EINVAL;
+}
+
+void weft_runtime_destroy(weft_runtime *rt) {
+    if (!rt) return;
+    if (weft__tls_runtime) {
+        weft_future misuse = WEFT_FUTURE_INIT(NULL);
+        weft__misuse(&misuse, "weft_runtime_destroy called from inside a runtime");
+    }
+    atomic_store_explicit(&rt->shutting_down, true, memory_order_release);
+    rt->ops->shutdown(rt);
+    weft__runtime_unref(rt);
+}
+
+int weft_block_on(weft_runtime *rt, weft_future *fut) {
+    if (!rt || !fut) return -EINVAL;
+    if (weft__tls_runtime) return -EDEADLK;
+    if (atomic_load_explicit(&rt->shutting_down, memory_order_acquire)) return -ESHUTDOWN;
+    return rt->ops->block_on(rt, fut);
+}
+
+weft_runtime *weft_runtime_current(void) { return weft__tls_runtime; }
+
+uint64_t weft_runtime_now_ms(const weft_runtime *rt) { return weft_clock_ms() - rt->origin_ms; }
+
+void weft_runtime_stats_get(const weft_runtime *rt, weft_runtime_stats *out) {
+#define GET(f) out->f = atomic_load_explicit(&rt->stats.f, memory_order_relaxed)
+    GET(tasks_spawned);
+    GET(tasks_completed);
+    GET(task_polls);
+    GET(root_polls);
+    GET(parks);
+    GET(remote_schedules);
+    GET(timers_fired);
+#undef GET
+}
+
+const char *weft_strerror(int err) { return strerror(err < 0 ? -err : err); }
+
+void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
+                             const weft_runtime_options *opts) {
+    memset(rt, 0, sizeof *rt);
+    rt->ops = ops;
+    atomic_init(&rt->refs, 1);
+    atomic_init(&rt->shutting_down, false);
+    pthread_mutex_init(&rt->owned.lock, NULL);
+    rt->opts = *opts;
+    rt->origin_ms = weft_clock_ms();
+}
+
+void weft__runtime_ref(weft_runtime *rt) { atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed); }
+
+void weft__runtime_unref(weft_runtime *rt) {
+    if (atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) != 1) return;
+    pthread_mutex_destroy(&rt->owned.lock);
+    rt->ops->free(rt);
+}
+
+bool weft__owned_insert(weft_runtime *rt, weft_task *t) {
+    weft_owned_tasks *o = &rt->owned;
+    pthread_mutex_lock(&o->lock);
+    bool ok = !o->closed;
+    if (ok) {
+        t->owned_prev = NULL;
+        t->owned_next = o->head;
+        if (o->head) o->head->owned_prev = t;
+        o->head = t;
+        o->count++;
+    }
+    pthread_mutex_unlock(&o->lock);
+    return ok;
+}
+
+/* A task removed by shutdown points at itself, so a later remove sees it gone. */
+static bool listed(const weft_task *t) { return t->owned_next != t; }
+
+static void unlink_locked(weft_owned_tasks *o, weft_task *t) {
+    if (t->owned_prev) t->owned_prev->owned_next = t->owned_next;
+    else o->head = t->owned_next;
+    if (t->owned_next) t->owned_next->owned_prev = t->owned_prev;
+    t->owned_prev = t->owned_next = t;
+    o->count--;
+}
+
+bool weft__owned_remove(weft_runtime *rt, weft_task *t) {
+    weft_owned_tasks *o = &rt->owned;
+    pthread_mutex_lock(&o->lock);
+    bool was = listed(t);
+    if (was) unlink_locked(o, t);
+    pthread_mutex_unlock(&o->lock);
+    return was;
+}
+
+void weft__owned_close_and_shutdown(weft_runtime *rt) {
+    weft_owned_tasks *o = &rt->owned;
+    for (;;) {
+        pthread_mutex_lock(&o->lock);
+        o->closed = true;
+        weft_task *t = o->head;
+        if (t) unlink_locked(o, t);
+        pthread_mutex_unlock(&o->lock);
+        if (!t) return;
+        /* We took the owned-list reference with the task. If we now own the
+         * task, completing it releases that reference; a task running
+         * elsewhere sees CANCELLED and completes itself. */
+        if (transition_to_shutdown(&t->state)) weft__task_shutdown(t);
+        else weft__task_drop_ref(t);
+    }
+}
+
+weft_wheel *weft__wheel_for(weft_context *cx, const weft_future *f) {
+    if (!cx->runtime) weft__misuse(f, "polled outside a runtime (it needs the runtime's timers)");
+    return cx->runtime->ops->wheel(cx->runtime);
+}
