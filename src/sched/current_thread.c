@@ -93,20 +93,20 @@ static void root_wake(void *p) { root_wake_by_ref(p); }
 static const weft_waker_vtable root_vtable = {root_clone, root_wake, root_wake_by_ref, root_drop};
 static weft_waker root_clone(void *p) { return (weft_waker){&root_vtable, p}; }
 
-/* Fires due timers; if `may_sleep`, first sleeps until the next deadline
- * (or an unpark, or I/O). */
-static void drive(ct_runtime *ct, bool may_sleep) {
-    int timeout = 0;
-    if (may_sleep) {
+/* Looks at the driver and the timers. `idle`: nothing is runnable, so
+ * sleep until the next deadline, an unpark or I/O. `maintenance`: tasks are
+ * still queued but a whole batch ran, so collect I/O readiness without
+ * sleeping, so that a busy queue cannot starve sockets. */
+static void drive(ct_runtime *ct, bool idle, bool maintenance) {
+    if (idle) {
         uint64_t next = weft_wheel_next_deadline(&ct->wheel);
         uint64_t now = weft_clock_ms();
+        int timeout;
         if (next == UINT64_MAX) timeout = -1;
         else timeout = next > now ? (int)(next - now > INT32_MAX ? INT32_MAX : next - now) : 0;
-    }
-    if (timeout != 0) {
-        counter_add(&ct->base.stats.parks, 1);
+        if (timeout != 0) counter_add(&ct->base.stats.parks, 1);
         weft_driver_park(&ct->driver, timeout);
-    } else if (ct->driver.registrations > 0) {
+    } else if (maintenance && ct->driver.registrations > 0) {
         weft_driver_park(&ct->driver, 0);
     }
     if (ct->wheel.count > 0) {
@@ -137,10 +137,10 @@ static int ct_block_on(weft_runtime *rt, weft_future *fut) {
             if (atomic_load_explicit(&ct->root_woken, memory_order_relaxed)) break;
         }
         counter_add(&rt->stats.task_polls, ran);
-        bool idle = ran == 0 && task_queue_empty(&ct->run) &&
+        bool idle = task_queue_empty(&ct->run) &&
                     atomic_load_explicit(&ct->inject_len, memory_order_acquire) == 0 &&
                     !atomic_load_explicit(&ct->root_woken, memory_order_acquire);
-        drive(ct, idle);
+        drive(ct, idle, ran == EVENT_INTERVAL);
     }
     weft__tls_runtime = NULL;
     atomic_store(&ct->core_taken, false);
