@@ -293,6 +293,18 @@ WEFT_API void weft__coro_drop(weft_future *f);
 /* Runs the cleanup hook on completion. */
 WEFT_API void weft__coro_finish(weft_future *f);
 
+/* Stores the address of a resume label. GCC 12 mistakes a label address
+ * for the address of a local variable (-Wdangling-pointer); it is not one. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define WEFT__SAVE_RESUME(label)                                        \
+    _Pragma("GCC diagnostic push")                                      \
+    _Pragma("GCC diagnostic ignored \"-Wdangling-pointer\"")            \
+    self->co.resume = &&label;                                          \
+    _Pragma("GCC diagnostic pop")
+#else
+#define WEFT__SAVE_RESUME(label) self->co.resume = &&label
+#endif
+
 #define WEFT__CAT2(a, b) a##b
 #define WEFT__CAT(a, b) WEFT__CAT2(a, b)
 
@@ -347,7 +359,7 @@ WEFT_API void weft__coro_finish(weft_future *f);
     do {                                                                           \
         (void)weft__coro_begun; /* "undeclared": WEFT_BEGIN() is missing */       \
         self->co.child = (expr);                                                   \
-        self->co.resume = &&label;                                                 \
+        WEFT__SAVE_RESUME(label);                                                  \
     label:                                                                         \
         if (weft_future_poll(self->co.child, cx) == WEFT_PENDING) return WEFT_PENDING; \
         self->co.child = NULL;                                                     \
@@ -361,7 +373,7 @@ WEFT_API void weft__coro_finish(weft_future *f);
 #define WEFT__YIELD(label)                               \
     do {                                                 \
         (void)weft__coro_begun;                          \
-        self->co.resume = &&label;                       \
+        WEFT__SAVE_RESUME(label);                        \
         weft_waker_wake_by_ref(&cx->waker);              \
         return WEFT_PENDING;                             \
     label:;                                              \
