@@ -48,7 +48,11 @@ uint64_t weft_wheel_next_deadline(const weft_wheel *w);
 /* Advances the wheel to `now_ms`: every entry whose deadline is <= now_ms
  * is removed, marked fired (e->fired = 1, e->wheel = NULL) and its waker is
  * taken and woken. Entries in coarser levels whose slot is reached are
- * re-placed at finer levels. Returns the number of entries fired. */
+ * re-placed at finer levels. Returns the number of entries fired.
+ * Entries fire in deadline order (equal deadlines in insertion order); the
+ * cost depends on the entries passed, not on how far time jumps. A waker
+ * may insert or remove entries (the wheel is consistent while it runs).
+ * A `now_ms` earlier than the wheel's time fires nothing. */
 size_t weft_wheel_advance(weft_wheel *w, uint64_t now_ms);
 
 /* Releases every entry still in the wheel without waking (drops their
