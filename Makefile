@@ -27,6 +27,9 @@ build/%/.built: build/%/.configured FORCE
 	@touch $@
 FORCE:
 
+# Keep the stamp files: make would delete them as intermediates and re-run cmake.
+.PRECIOUS: build/%/.configured
+
 demo: build/release/.built
 	./build/release/examples/tour
 

@@ -19,7 +19,8 @@ typedef struct weft_timer_entry {
     struct weft_timer_entry *prev, *next;
     uint64_t deadline;       /* ms on the wheel's clock */
     weft_waker waker;
-    void *wheel;             /* the wheel it is in, NULL if none */
+    void *wheel;             /* the wheel it is in, NULL if none (written under the wheel's lock) */
+    void *home;              /* the wheel it was registered with (written by its owner only) */
     uint32_t fired;          /* set by the wheel when the deadline passed */
     uint32_t slot;           /* level*64+slot index, for O(1) removal */
 } weft_timer_entry;

@@ -109,10 +109,12 @@ static void drive(ct_runtime *ct, bool idle, bool maintenance) {
     } else if (maintenance && ct->driver.registrations > 0) {
         weft_driver_park(&ct->driver, 0);
     }
-    /* Advancing an empty wheel costs a few bit tests and keeps its time
-     * current, so new timers land in fine slots instead of cascading. */
-    size_t fired = weft_wheel_advance(&ct->wheel, weft_clock_ms());
-    if (fired) counter_add(&ct->base.stats.timers_fired, fired);
+    /* An empty wheel is skipped (no clock read); a sleep brings its time
+     * up to date when it inserts into an empty wheel. */
+    if (ct->wheel.count > 0) {
+        size_t fired = weft_wheel_advance(&ct->wheel, weft_clock_ms());
+        if (fired) counter_add(&ct->base.stats.timers_fired, fired);
+    }
 }
 
 static int ct_block_on(weft_runtime *rt, weft_future *fut) {
@@ -148,6 +150,9 @@ static int ct_block_on(weft_runtime *rt, weft_future *fut) {
 }
 
 static weft_wheel *ct_wheel(weft_runtime *rt) { return &((ct_runtime *)rt)->wheel; }
+
+/* The driver, for I/O registrations (src/io/driver.c: weft__runtime_driver). */
+weft_driver *weft__current_thread_driver(weft_runtime *rt) { return &((ct_runtime *)rt)->driver; }
 
 static void ct_shutdown(weft_runtime *rt) {
     ct_runtime *ct = (ct_runtime *)rt;

@@ -25,6 +25,13 @@ struct weft_task {
 
 static inline weft_future *task_future(weft_task *t) { return (weft_future *)t->future; }
 
+/* Allocates a task for the future (moved in) and lists it in the runtime's
+ * owned tasks, without scheduling it. Returns the task (notified, with the
+ * queue's reference for the caller to hand to a queue) and sets *h to its
+ * join handle; or returns NULL with *h ready with -ESHUTDOWN / -ENOMEM. */
+weft_task *weft__task_create(struct weft_runtime *rt, void *future, size_t size,
+                             size_t out_offset, size_t out_size, weft_join_handle *h);
+
 /* Polls the task once; consumes the queue's reference (the caller popped it
  * from a run queue). Sets the thread's "current task" for the poll. */
 void weft__task_run(weft_task *t);

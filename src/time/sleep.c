@@ -3,6 +3,8 @@
  * future itself, so a timer costs no allocation. The entry joins the wheel
  * only on the first poll that finds the deadline still ahead.
  */
+#include <stdbool.h>
+
 #include "runtime/rt.h"
 #include "time/clock.h"
 #include "time/sleep.h"
@@ -12,28 +14,57 @@ static void entry_reset(weft_timer_entry *e, uint64_t deadline) {
     *e = (weft_timer_entry){.deadline = deadline, .waker = WEFT_WAKER_NONE};
 }
 
-/* Leaves the wheel and releases the waker: what "done" and "dropped" share. */
+/* Leaves the wheel and releases the waker: what "done" and "dropped" share.
+ * The wheel is the entry's `home` (set by us, never by the wheel), so this
+ * is safe while another thread advances a shared wheel. */
 static void sleep_release(weft_sleep *s) {
-    if (s->entry.wheel) weft_wheel_remove(s->entry.wheel, &s->entry);
-    weft_waker_drop(weft_waker_take(&s->entry.waker));
+    weft_wheel *w = s->entry.home;
+    weft_waker old = WEFT_WAKER_NONE;
+    if (w) {
+        weft_wheel_lock(w);
+        if (s->entry.wheel) weft_wheel_remove(w, &s->entry);
+        old = weft_waker_take(&s->entry.waker);
+        weft_wheel_unlock(w);
+    }
+    weft_waker_drop(old); /* outside the lock: dropping may free a task */
 }
 
 weft_poll weft__sleep_poll(weft_sleep *s, weft_context *cx) {
     if (!weft_coop_spend(cx)) return WEFT_PENDING;
-    /* The clock check also covers deadlines that passed before the first
-     * poll and sleeps whose wheel has not been advanced yet this turn. */
-    if (s->entry.fired || s->deadline <= weft_clock_ms()) {
-        sleep_release(s);
+    uint64_t now = weft_clock_ms();
+    weft_wheel *w = s->entry.home;
+    if (!w) {
+        /* Never registered: a deadline already passed needs no wheel. */
+        if (s->deadline <= now) {
+            s->entry.fired = 1;
+            return WEFT_READY;
+        }
+        w = weft__wheel_for(cx, &s->base);
+        s->entry.home = w;
+    }
+    weft_wheel_lock(w);
+    /* The clock check also covers a wheel not advanced yet this turn. */
+    bool done = s->entry.fired || s->deadline <= now;
+    weft_waker old = WEFT_WAKER_NONE;
+    if (done) {
+        if (s->entry.wheel) weft_wheel_remove(w, &s->entry);
         s->entry.fired = 1;
-        return WEFT_READY;
+        old = weft_waker_take(&s->entry.waker);
+    } else {
+        if (!s->entry.wheel) {
+            /* An empty wheel is not advanced by the runtime (that would cost
+             * a clock read per turn); bring its time up to date first so the
+             * entry lands in a fine slot. */
+            if (w->count == 0) weft_wheel_advance(w, now);
+            s->entry.deadline = s->deadline;
+            weft_wheel_insert(w, &s->entry);
+            if (w->on_insert) w->on_insert(w, s->deadline);
+        }
+        weft_waker_store(&s->entry.waker, &cx->waker);
     }
-    if (!s->entry.wheel) {
-        struct weft_wheel *w = weft__wheel_for(cx, &s->base);
-        s->entry.deadline = s->deadline;
-        weft_wheel_insert(w, &s->entry);
-    }
-    weft_waker_store(&s->entry.waker, &cx->waker);
-    return WEFT_PENDING;
+    weft_wheel_unlock(w);
+    weft_waker_drop(old);
+    return done ? WEFT_READY : WEFT_PENDING;
 }
 
 static weft_poll sleep_poll(weft_future *f, weft_context *cx) {
@@ -75,12 +106,19 @@ WEFT_API void weft_sleep_reset(weft_sleep *s, uint64_t deadline_ms) {
     if (s->base.state == WEFT_FUTURE_DROPPED) weft__misuse(&s->base, "reset after it was dropped");
 #endif
     s->deadline = deadline_ms;
-    s->entry.fired = 0;
-    if (s->entry.wheel) {
-        struct weft_wheel *w = s->entry.wheel;
-        weft_wheel_remove(w, &s->entry);
-        s->entry.deadline = deadline_ms;
-        weft_wheel_insert(w, &s->entry);
+    weft_wheel *w = s->entry.home;
+    if (w) {
+        weft_wheel_lock(w);
+        s->entry.fired = 0;
+        if (s->entry.wheel) {
+            weft_wheel_remove(w, &s->entry);
+            s->entry.deadline = deadline_ms;
+            weft_wheel_insert(w, &s->entry);
+            if (w->on_insert) w->on_insert(w, deadline_ms);
+        }
+        weft_wheel_unlock(w);
+    } else {
+        s->entry.fired = 0;
     }
     /* A completed sleep becomes pending again and may be polled anew. */
     if (s->base.state == WEFT_FUTURE_READY) s->base.state = WEFT_FUTURE_PENDING;

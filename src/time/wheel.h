@@ -13,6 +13,7 @@
 #ifndef WEFT_TIME_WHEEL_H
 #define WEFT_TIME_WHEEL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +28,21 @@ typedef struct weft_wheel {
     weft_timer_entry *slots[WEFT_WHEEL_LEVELS][WEFT_WHEEL_SLOTS];
     size_t count;     /* entries in the wheel */
     uint64_t fired;   /* entries fired so far (statistics) */
+    /* Shared wheels (multi_thread): every access to the wheel and to its
+     * entries' wheel/fired/waker fields holds `lock`; NULL when one thread
+     * owns the wheel. `on_insert` (may be NULL) is told each new deadline
+     * with the lock held, so a driver sleeping past it can be woken. */
+    pthread_mutex_t *lock;
+    void (*on_insert)(struct weft_wheel *w, uint64_t deadline);
+    void *owner;
 } weft_wheel;
+
+static inline void weft_wheel_lock(weft_wheel *w) {
+    if (w->lock) pthread_mutex_lock(w->lock);
+}
+static inline void weft_wheel_unlock(weft_wheel *w) {
+    if (w->lock) pthread_mutex_unlock(w->lock);
+}
 
 /* Initialises an empty wheel whose time starts at `now_ms`. */
 void weft_wheel_init(weft_wheel *w, uint64_t now_ms);

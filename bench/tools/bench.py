@@ -1,0 +1,603 @@
+#!/usr/bin/env python3
+"""Runs weft's benchmarks against their peers and writes docs/benchmarks.md.
+
+Called by bench/run.sh (which builds everything first); usable directly:
+
+    python3 bench/tools/bench.py --weft-bin build/release/bench \
+        --tokio-bin build/peers/tokio/release/tokio_bench --out docs/benchmarks.md
+
+Every benchmark program, on either side, prints exactly one line
+    RESULT <name> secs=<wall seconds> [cpu=<cpu seconds>] [key=value ...]
+on stdout, timing only its measured section itself. The runner adds the
+peak RSS of the process (ru_maxrss from wait4), runs weft and each peer
+alternately for every benchmark in every round (the order flips each
+round), and reports medians.
+
+Adding a row: append a Bench(...) to BENCHES. A command is a list of
+argv templates; {weft_bin}, {tokio_bin}, {root} and any --var KEY=VALUE
+given on the command line are substituted. A peer is any program that
+prints the RESULT line: a future echo-server suite would point `weft` and
+each peer at a driver script that starts the server, runs the load
+generator and prints RESULT itself. Give the row a `suite` name and enable
+it with BENCH_SUITES (default: "ct").
+
+Environment (read by run.sh and passed on as options):
+    BENCH_ROUNDS   rounds (default 5)
+    BENCH_ONLY     comma-separated benchmark names or fnmatch patterns
+    BENCH_SUITES   comma-separated suites (default "ct"; "mt" adds the
+                   multi_thread variants, with BENCH_MT workers, default nproc)
+"""
+
+import argparse
+import datetime
+import fnmatch
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+# ---------------------------------------------------------------------------
+# The registry
+# ---------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, name, weft, peers, measures, suite="ct", headline="secs",
+                 goal=None, extras=(), mem_goal=None, note=None):
+        self.name = name            # row name (unique)
+        self.weft = weft            # argv template list
+        self.peers = peers          # {peer name: argv template list}
+        self.measures = measures    # one paragraph for "what each benchmark measures"
+        self.suite = suite          # "ct", "mt", later "echo", "sync", ...
+        self.headline = headline    # metric judged against floor/goal: "secs" or "cpu"
+        self.goal = goal            # ratio goal on the headline metric (floor is 1.0)
+        self.extras = extras        # extra RESULT keys to report (medians)
+        self.mem_goal = mem_goal    # bytes_per_task goal, if the row reports it
+        self.note = note            # short remark shown under the table
+
+
+def W(prog, *args):
+    return ["{weft_bin}/bench_" + prog] + list(args)
+
+
+def TOKIO(sub, *args):
+    return ["{tokio_bin}", sub] + list(args)
+
+
+MEASURES = {
+    "spawn_many": "The root future spawns 1,000,000 tasks that each return a constant, "
+                  "keeping the join handles in an array, then awaits every handle in order "
+                  "and sums the outputs. Measures spawn (allocation, scheduling), one poll "
+                  "per task, completion and joining.",
+    "yield_many": "1,000 tasks each yield 1,000 times (1,000,000 yields), all joined. weft "
+                  "uses WEFT_YIELD() (wake self, return pending); Tokio uses "
+                  "tokio::task::yield_now(), which in 1.24 defers the wake-up until the "
+                  "scheduler next turns its driver. Measures the cost of a reschedule.",
+    "ping_pong": "1,000 pairs of tasks; in each pair one task notifies its partner and "
+                 "waits for the reply, 1,000 round trips per pair (1,000,000 in total, two "
+                 "wake-ups each). Both sides use the same hand-written mechanism, a "
+                 "'signal': an atomic flag plus a waker slot with futures' AtomicWaker "
+                 "protocol (bench/weft/bench_common.h, bench/peers/tokio/src/common.rs), "
+                 "not Tokio's sync primitives, since weft has no sync module yet. Measures "
+                 "wake-up and reschedule of a parked task.",
+    "chained_spawn": "Each task spawns the next one (detached) and finishes, 1,000,000 deep; "
+                     "the last notifies a signal the root awaits (Tokio's own "
+                     "chained_spawn benchmark, with the signal in place of a oneshot). "
+                     "Measures spawn-from-a-task with at most two live tasks.",
+    "timers": "One spawned task owns 1,000,000 sleeps of 1-1,000 ms (splitmix64 sequence, "
+              "same seed on both sides) in one array. In batches of 1,000 it creates each "
+              "sleep and polls it once (inserting it in the timer wheel), drops the odd "
+              "ones of the batch (cancelling 500,000 timers before they can fire), and "
+              "yields; then it awaits the 500,000 remaining sleeps until all fired. Wall "
+              "time includes waiting about 1 s for the last deadline, so the judged ratio "
+              "is CPU time; insert/cancel/arm/fire give the phases' wall times.",
+    "idle_tasks": "Spawns 1,000,000 detached tasks that each sleep 2 s, then count down; the "
+                  "last wakes the root. bytes/task = (VmHWM at the end - VmRSS before "
+                  "spawning) / 1,000,000, read from /proc/self/status inside the program: "
+                  "the task allocation, its future and timer entry, and allocator slack (no "
+                  "join handles are kept on either side). Wall time includes the 2 s sleep, "
+                  "so the judged time ratio is CPU time.",
+}
+
+BENCHES = [
+    Bench("spawn_many", W("spawn_many"), {"tokio": TOKIO("spawn_many")},
+          MEASURES["spawn_many"], goal=0.5),
+    Bench("yield_many", W("yield_many"), {"tokio": TOKIO("yield_many")},
+          MEASURES["yield_many"]),
+    Bench("ping_pong", W("ping_pong"), {"tokio": TOKIO("ping_pong")},
+          MEASURES["ping_pong"]),
+    Bench("chained_spawn", W("chained_spawn"), {"tokio": TOKIO("chained_spawn")},
+          MEASURES["chained_spawn"]),
+    Bench("timers", W("timers"), {"tokio": TOKIO("timers")},
+          MEASURES["timers"], headline="cpu", goal=0.5,
+          extras=("insert", "cancel", "arm", "fire")),
+    Bench("idle_tasks", W("idle_tasks"), {"tokio": TOKIO("idle_tasks")},
+          MEASURES["idle_tasks"], headline="cpu", extras=("spawn", "bytes_per_task"),
+          mem_goal=256),
+]
+
+# The same six on the multi_thread schedulers (suite "mt", off by default).
+for _b in list(BENCHES):
+    BENCHES.append(Bench(
+        _b.name + "/mt", _b.weft + ["--mt", "{mt}"],
+        {p: argv + ["--mt", "{mt}"] for p, argv in _b.peers.items()},
+        "As " + _b.name + ", on the multi_thread scheduler with {mt} workers on both sides.",
+        suite="mt", headline=_b.headline, goal=None, extras=_b.extras))
+
+# ---------------------------------------------------------------------------
+# Running one program
+# ---------------------------------------------------------------------------
+
+RESULT_RE = re.compile(r"^RESULT\s+(\S+)\s*(.*)$")
+
+
+RUSAGE_RE = re.compile(r"^RUSAGE maxrss_kib=(\d+) utime=([\d.]+) stime=([\d.]+)$")
+
+
+def build_rusage_helper(tools_dir):
+    """Compiles bench/tools/rusage.c into tools_dir (if out of date); returns its path."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rusage.c")
+    exe = os.path.join(tools_dir, "rusage")
+    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+        os.makedirs(tools_dir, exist_ok=True)
+        cc = os.environ.get("CC", "cc")
+        subprocess.run([cc, "-O2", "-o", exe, src], check=True)
+    return exe
+
+
+def run_once(argv, timeout, helper, env=None):
+    """Runs argv under the rusage helper; returns a dict with secs, cpu,
+    rss_kib, extras, or error."""
+    if os.sep in argv[0] and not os.access(argv[0], os.X_OK):
+        return {"error": "not built: %s" % argv[0]}
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.Popen([helper] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, start_new_session=True)
+    except OSError as e:
+        return {"error": "cannot run %s: %s" % (helper, e.strerror)}
+    timed_out = []
+
+    def kill():
+        timed_out.append(True)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    try:
+        out, err = proc.communicate()
+    finally:
+        timer.cancel()
+    out = out.decode(errors="replace")
+    err_lines = [l for l in err.decode(errors="replace").splitlines() if l.strip()]
+    res = {"elapsed": time.monotonic() - t0}
+    for l in err_lines:
+        m = RUSAGE_RE.match(l.strip())
+        if m:
+            res["rss_kib"] = int(m.group(1))
+            res["ucpu"] = float(m.group(2)) + float(m.group(3))
+    err_lines = [l for l in err_lines if not l.startswith("RUSAGE ")]
+    if timed_out:
+        res["error"] = "timed out after %ds" % timeout
+        return res
+    if proc.returncode != 0:
+        rc = proc.returncode
+        how = ("killed by signal %d" % (rc - 128) if rc > 128 else "exit %d" % rc)
+        last = err_lines[-1:] or [""]
+        res["error"] = "%s: %s" % (how, last[0][:160])
+        return res
+    lines = [m for m in (RESULT_RE.match(l) for l in out.splitlines()) if m]
+    if len(lines) != 1:
+        res["error"] = "expected one RESULT line, got %d" % len(lines)
+        return res
+    kv = {}
+    for tok in lines[0].group(2).split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            kv[k] = v
+    try:
+        res["secs"] = float(kv.pop("secs"))
+    except (KeyError, ValueError):
+        res["error"] = "RESULT line without secs="
+        return res
+    if "cpu" in kv:
+        try:
+            res["cpu"] = float(kv.pop("cpu"))
+        except ValueError:
+            pass
+    res["extras"] = kv
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Statistics and formatting
+# ---------------------------------------------------------------------------
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    """Interquartile range over median (robust to one odd round)."""
+    if len(xs) < 3:
+        return None
+    q = statistics.quantiles(xs, n=4)
+    m = statistics.median(xs)
+    return (q[2] - q[0]) / m if m else None
+
+
+def fnum(x, digits=3):
+    if x is None:
+        return "n/a"
+    if x >= 100:
+        return "%.1f" % x
+    if x >= 10:
+        return "%.2f" % x
+    return ("%." + str(digits) + "f") % x
+
+
+def fmib(kib):
+    return "n/a" if kib is None else "%.1f MiB" % (kib / 1024.0)
+
+
+def fratio(r):
+    return "n/a" if r is None else "%.2f" % r
+
+
+def mark(ok):
+    return "✓" if ok else "✗"
+
+
+def collect(runs, key):
+    return [r[key] for r in runs if "error" not in r and key in r]
+
+
+def collect_extra(runs, key):
+    out = []
+    for r in runs:
+        if "error" in r:
+            continue
+        v = r.get("extras", {}).get(key)
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Machine description
+# ---------------------------------------------------------------------------
+
+
+def sh(cmd, cwd=None):
+    try:
+        return subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True, timeout=20).stdout.strip()
+    except Exception:
+        return ""
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def c_compiler(build_dir):
+    cc, flags = None, ""
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_C_COMPILER:"):
+                    cc = line.split("=", 1)[1].strip()
+                if line.startswith("CMAKE_BUILD_TYPE:"):
+                    flags = line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    ver = sh([cc or "cc", "--version"]).splitlines()
+    return (ver[0] if ver else (cc or "cc")), flags
+
+
+def rustc_version(target_dir):
+    try:
+        with open(os.path.join(target_dir, ".rustc_info.json")) as f:
+            info = json.load(f)
+        for out in info.get("outputs", {}).values():
+            s = out.get("stdout", "")
+            if s.startswith("rustc "):
+                return s.splitlines()[0]
+    except (OSError, ValueError):
+        pass
+    return sh(["rustc", "--version"]) or "rustc (unknown)"
+
+
+def tokio_version(lock_path):
+    try:
+        text = open(lock_path).read()
+        m = re.search(r'name = "tokio"\nversion = "([^"]+)"', text)
+        if m:
+            return m.group(1)
+    except OSError:
+        pass
+    return "?"
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", default=os.getcwd())
+    ap.add_argument("--weft-bin", required=True, help="directory with bench_<name> programs")
+    ap.add_argument("--weft-build", default=None, help="CMake build dir (for compiler info)")
+    ap.add_argument("--tokio-bin", required=True)
+    ap.add_argument("--tokio-target", default=None, help="cargo target dir (for rustc info)")
+    ap.add_argument("--tokio-lock", default=None)
+    ap.add_argument("--cargo", default="cargo")
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "5")))
+    ap.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "0")),
+                    help="uncounted rounds run first")
+    ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
+    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct"))
+    ap.add_argument("--mt", type=int, default=int(os.environ.get("BENCH_MT", "0") or 0))
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("BENCH_TIMEOUT", "180")))
+    ap.add_argument("--out", default="docs/benchmarks.md")
+    ap.add_argument("--json", default=None, help="also write raw results here")
+    ap.add_argument("--tools-dir", default="build/bench-tools",
+                    help="where the rusage helper is compiled")
+    ap.add_argument("--var", action="append", default=[], help="KEY=VALUE for command templates")
+    a = ap.parse_args()
+
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    mt = a.mt or nproc
+    subst = {"weft_bin": a.weft_bin, "tokio_bin": a.tokio_bin, "root": a.root, "mt": str(mt)}
+    for kv in a.var:
+        k, _, v = kv.partition("=")
+        subst[k] = v
+
+    suites = [s.strip() for s in a.suites.split(",") if s.strip()]
+    only = [p.strip() for p in a.only.split(",") if p.strip()]
+    benches = [b for b in BENCHES if b.suite in suites
+               and (not only or any(fnmatch.fnmatch(b.name, p) for p in only))]
+    if not benches:
+        print("bench: nothing selected (BENCH_ONLY=%r BENCH_SUITES=%r)" % (a.only, a.suites),
+              file=sys.stderr)
+        return 2
+
+    def argv_of(tmpl):
+        return [t.format(**subst) for t in tmpl]
+
+    helper = build_rusage_helper(a.tools_dir)
+
+    # results[bench][side] = list of run dicts
+    results = {b.name: {s: [] for s in ["weft"] + list(b.peers)} for b in benches}
+    started = datetime.datetime.now(datetime.timezone.utc)
+    for rnd in range(-a.warmup, a.rounds):
+        for b in benches:
+            sides = [("weft", b.weft)] + list(b.peers.items())
+            if rnd % 2 != 0:
+                sides.reverse()
+            for side, tmpl in sides:
+                r = run_once(argv_of(tmpl), a.timeout, helper)
+                if rnd >= 0:
+                    results[b.name][side].append(r)
+                if "error" in r:
+                    desc = "FAILED (%s)" % r["error"]
+                else:
+                    desc = "%.3fs cpu %.3fs rss %s" % (r["secs"], r.get("cpu", float("nan")),
+                                                       fmib(r.get("rss_kib")))
+                    bpt = r.get("extras", {}).get("bytes_per_task")
+                    if bpt:
+                        desc += " %s B/task" % bpt
+                label = "round %d/%d" % (rnd + 1, a.rounds) if rnd >= 0 else "warm-up"
+                print("%-11s %-16s %-6s %s" % (label, b.name, side, desc), flush=True)
+    finished = datetime.datetime.now(datetime.timezone.utc)
+
+    if a.json:
+        os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
+        with open(a.json, "w") as f:
+            json.dump({"started": started.isoformat(), "results": results}, f, indent=1)
+
+    md = render(a, benches, results, started, finished, nproc, mt, suites)
+    notes = "\n_(none yet)_\n"
+    if os.path.exists(a.out):
+        old = open(a.out).read()
+        m = re.search(r"<!-- notes -->(.*?)<!-- /notes -->", old, re.S)
+        if m:
+            notes = m.group(1)
+    md = md.replace("@@NOTES@@", "<!-- notes -->" + notes + "<!-- /notes -->")
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        f.write(md)
+    print("bench: wrote %s" % a.out)
+    failed = sum(1 for b in benches for s in results[b.name].values()
+                 for r in s if "error" in r)
+    if failed:
+        print("bench: %d run(s) failed; see the table" % failed, file=sys.stderr)
+    return 0
+
+
+def render(a, benches, results, started, finished, nproc, mt, suites):
+    cc, build_type = c_compiler(a.weft_build or os.path.dirname(a.weft_bin.rstrip("/")))
+    rustc = rustc_version(a.tokio_target or "")
+    cargo = sh([a.cargo, "--version"]) or a.cargo
+    tokio = tokio_version(a.tokio_lock or "")
+    commit = sh(["git", "rev-parse", "--short", "HEAD"], cwd=a.root) or "?"
+    dirty = sh(["git", "status", "--porcelain", "--untracked-files=no"], cwd=a.root)
+    peers = sorted({p for b in benches for p in b.peers})
+
+    L = []
+    L.append("# Benchmarks")
+    L.append("")
+    L.append("Written by `make bench` (`bench/run.sh`, `bench/tools/bench.py`); edit only the notes "
+             "section at the end, which is kept when the file is regenerated. Method: "
+             "`/work/shared/DESIGN.md`, \"How we measure\": weft and each peer run side by side "
+             "in one run on one machine, and the ratios are what count.")
+    L.append("")
+    L.append("| | |")
+    L.append("|---|---|")
+    L.append("| date | %s (%.0f s run) |" % (started.strftime("%Y-%m-%d %H:%M UTC"),
+                                            (finished - started).total_seconds()))
+    L.append("| machine | %s, nproc %d, Linux %s |" % (cpu_model(), nproc, platform.release()))
+    L.append("| rounds | %d per benchmark and side%s; weft and the peer alternate, the order flips each round; medians shown |"
+             % (a.rounds, " (after %d warm-up)" % a.warmup if a.warmup else ""))
+    L.append("| weft | git %s%s, %s, CMake %s |" % (commit, "+dirty" if dirty else "", cc,
+                                                   build_type or "?"))
+    if "tokio" in peers:
+        L.append("| tokio | %s (Debian librust-tokio-dev, built offline), %s, %s, release, lto=fat, codegen-units=1 |"
+                 % (tokio, rustc, cargo))
+    sched = []
+    if "ct" in suites:
+        sched.append("current_thread on both sides (`weft_runtime_create(&rt, NULL)`; "
+                     "`Builder::new_current_thread().enable_all()`)")
+    if "mt" in suites:
+        sched.append("rows marked /mt: multi_thread with %d workers on both sides" % mt)
+    L.append("| scheduler | %s |" % "; ".join(sched))
+    L.append("| allocator | glibc malloc on both sides |")
+    L.append("")
+
+    # ---- main table
+    L.append("## Results")
+    L.append("")
+    L.append("Wall and CPU are seconds of the measured section, timed inside each program "
+             "(runtime creation and teardown excluded). Ratios are weft / peer: below 1 means "
+             "weft is faster. Peak RSS is the whole process (`wait4` rusage, via `bench/tools/rusage.c`). The judged "
+             "ratio is in **bold**; floor: ≤ 1.00 on every row; goal as listed. Noise is the "
+             "larger of the two sides' interquartile range / median of the judged metric over "
+             "the rounds.")
+    L.append("")
+    L.append("| benchmark | peer | weft wall | peer wall | wall ratio | weft CPU | peer CPU | CPU ratio "
+             "| weft peak RSS | peer peak RSS | floor ≤ 1 | goal | noise |")
+    L.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|:-:|--:|")
+    failures = []
+    for b in benches:
+        w = results[b.name]["weft"]
+        for p in b.peers:
+            pr = results[b.name][p]
+            ws, ps = collect(w, "secs"), collect(pr, "secs")
+            wc, pc = collect(w, "cpu"), collect(pr, "cpu")
+            wr, prr = collect(w, "rss_kib"), collect(pr, "rss_kib")
+            wall_ratio = med(ws) / med(ps) if ws and ps and med(ps) else None
+            cpu_ratio = med(wc) / med(pc) if wc and pc and med(pc) else None
+            judged = cpu_ratio if b.headline == "cpu" else wall_ratio
+            jw, jp = (wc, pc) if b.headline == "cpu" else (ws, ps)
+            noise = max([s for s in (spread(jw), spread(jp)) if s is not None], default=None)
+            wall_s, cpu_s = fratio(wall_ratio), fratio(cpu_ratio)
+            if b.headline == "cpu":
+                cpu_s = "**%s**" % cpu_s
+            else:
+                wall_s = "**%s**" % wall_s
+            floor = "n/a" if judged is None else mark(judged <= 1.0)
+            goal = "–" if b.goal is None else (
+                "≤ %.2f %s" % (b.goal, "n/a" if judged is None else mark(judged <= b.goal)))
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                b.name, p, fnum(med(ws)), fnum(med(ps)), wall_s, fnum(med(wc)), fnum(med(pc)), cpu_s,
+                fmib(med(wr)), fmib(med(prr)), floor, goal,
+                "n/a" if noise is None else "%.0f%%" % (noise * 100)))
+            for side, runs in (("weft", w), (p, pr)):
+                errs = [r["error"] for r in runs if "error" in r]
+                if errs:
+                    failures.append("%s / %s: %d of %d runs failed (%s)"
+                                    % (b.name, side, len(errs), len(runs), errs[0]))
+    L.append("")
+    if failures:
+        L.append("Failed runs (medians above use the runs that succeeded):")
+        L.append("")
+        for f in failures:
+            L.append("- " + f)
+        L.append("")
+
+    # ---- memory per task
+    mem_rows = [b for b in benches if b.mem_goal is not None]
+    if mem_rows:
+        L.append("## Memory per idle task")
+        L.append("")
+        L.append("(peak RSS - RSS before spawning) / tasks, measured inside each program; "
+                 "goal ≤ 256 B per task (Tokio 1.24 is about 1.4 KB).")
+        L.append("")
+        L.append("| benchmark | peer | weft B/task | peer B/task | ratio | goal |")
+        L.append("|---|---|--:|--:|--:|:-:|")
+        for b in mem_rows:
+            wv = med(collect_extra(results[b.name]["weft"], "bytes_per_task"))
+            for p in b.peers:
+                pv = med(collect_extra(results[b.name][p], "bytes_per_task"))
+                L.append("| %s | %s | %s | %s | %s | ≤ %d %s |" % (
+                    b.name, p, "n/a" if wv is None else "%.0f" % wv,
+                    "n/a" if pv is None else "%.0f" % pv,
+                    fratio(wv / pv if wv is not None and pv else None), b.mem_goal,
+                    "n/a" if wv is None else mark(wv <= b.mem_goal)))
+        L.append("")
+
+    # ---- phases / extras
+    ext_rows = [b for b in benches if b.extras]
+    if ext_rows:
+        L.append("## Details")
+        L.append("")
+        L.append("Medians of the extra values the programs report (seconds unless named).")
+        L.append("")
+        L.append("| benchmark | value | weft | %s |" % " | ".join(peers))
+        L.append("|---|---|--:|%s" % "--:|" * len(peers))
+        for b in ext_rows:
+            for k in b.extras:
+                cells = [fnum(med(collect_extra(results[b.name]["weft"], k)), 4)]
+                for p in peers:
+                    cells.append(fnum(med(collect_extra(results[b.name].get(p, []), k)), 4)
+                                 if p in b.peers else "–")
+                L.append("| %s | %s | %s |" % (b.name, k, " | ".join(cells)))
+        L.append("")
+
+    # ---- what each measures
+    L.append("## What each benchmark measures")
+    L.append("")
+    L.append("Each benchmark is written twice, doing the same work: C in `bench/weft/<name>.c`, "
+             "Rust in `bench/peers/tokio/src/main.rs` (`tokio_bench <name>`). Each program prints "
+             "one `RESULT <name> secs=… cpu=… key=value…` line. Run one by hand with "
+             "`build/release/bench/bench_<name> [--n N] [--mt W]` or "
+             "`build/peers/tokio/release/tokio_bench <name> [--n N] [--mt W]`.")
+    L.append("")
+    seen = set()
+    for b in benches:
+        if b.measures in seen:
+            continue
+        seen.add(b.measures)
+        L.append("- **%s**: %s" % (b.name, b.measures.replace("{mt}", str(mt))))
+    L.append("")
+    L.append("Asymmetries that remain: a weft join handle is a 40-byte future while a Tokio "
+             "JoinHandle is one pointer, so spawn_many's handle array is 40 MB on weft's side "
+             "and 8 MB on Tokio's (it shows in peak RSS, not in idle_tasks, which keeps no "
+             "handles); each side uses its own idiomatic yield (see yield_many); the signal "
+             "in ping_pong and chained_spawn uses atomics on both sides although the runtime "
+             "is single-threaded (so the same code serves the multi_thread rows); weft's "
+             "timers insert pass polls each new sleep with a copy of the task's context "
+             "whose cooperative budget is full, so every first poll registers its timer "
+             "(Tokio's Sleep spends budget only when it completes, so its pass never runs "
+             "short either); Tokio is compiled with LTO, weft is a static library without "
+             "LTO.")
+    L.append("")
+    L.append("## Notes")
+    L.append("")
+    L.append("@@NOTES@@")
+    L.append("")
+    return "\n".join(L)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

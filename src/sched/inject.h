@@ -1,0 +1,88 @@
+/*
+ * The global inject queue: tasks scheduled from outside a worker, and the
+ * overflow of full worker rings. A mutex-protected intrusive list with an
+ * atomic length so that "is it empty?" costs no lock. Closed at shutdown:
+ * a push after that returns false and the caller drops the task's
+ * reference.
+ */
+#ifndef WEFT_SCHED_INJECT_H
+#define WEFT_SCHED_INJECT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "sched/task_queue.h"
+
+typedef struct weft_inject {
+    pthread_mutex_t lock;
+    weft_task_queue queue;
+    _Atomic size_t len;
+    bool closed;
+} weft_inject;
+
+static inline void inject_init(weft_inject *in) {
+    pthread_mutex_init(&in->lock, NULL);
+    task_queue_init(&in->queue);
+    atomic_init(&in->len, 0);
+    in->closed = false;
+}
+
+static inline void inject_destroy(weft_inject *in) { pthread_mutex_destroy(&in->lock); }
+
+static inline bool inject_is_empty(weft_inject *in) {
+    return atomic_load_explicit(&in->len, memory_order_acquire) == 0;
+}
+
+/* Pushes the list `batch` of `n` tasks. False if the queue is closed (the
+ * tasks were not taken). */
+static inline bool inject_push_batch(weft_inject *in, weft_task_queue *batch, size_t n) {
+    pthread_mutex_lock(&in->lock);
+    bool open = !in->closed;
+    if (open) {
+        task_queue_append(&in->queue, batch);
+        atomic_fetch_add_explicit(&in->len, n, memory_order_release);
+    }
+    pthread_mutex_unlock(&in->lock);
+    return open;
+}
+
+static inline bool inject_push(weft_inject *in, weft_task *t) {
+    weft_task_queue one;
+    task_queue_init(&one);
+    task_queue_push(&one, t);
+    return inject_push_batch(in, &one, 1);
+}
+
+/* Pops up to `max` tasks into `out` (in order); returns how many. */
+static inline size_t inject_pop_batch(weft_inject *in, weft_task_queue *out, size_t max) {
+    if (inject_is_empty(in)) return 0;
+    pthread_mutex_lock(&in->lock);
+    size_t n = 0;
+    weft_task *t;
+    while (n < max && (t = task_queue_pop(&in->queue))) {
+        task_queue_push(out, t);
+        n++;
+    }
+    atomic_fetch_sub_explicit(&in->len, n, memory_order_release);
+    pthread_mutex_unlock(&in->lock);
+    return n;
+}
+
+static inline weft_task *inject_pop(weft_inject *in) {
+    weft_task_queue one;
+    task_queue_init(&one);
+    return inject_pop_batch(in, &one, 1) ? task_queue_pop(&one) : NULL;
+}
+
+/* Closes the queue and returns what it held. */
+static inline weft_task_queue inject_close(weft_inject *in) {
+    pthread_mutex_lock(&in->lock);
+    in->closed = true;
+    weft_task_queue all = in->queue;
+    task_queue_init(&in->queue);
+    atomic_store_explicit(&in->len, 0, memory_order_release);
+    pthread_mutex_unlock(&in->lock);
+    return all;
+}
+
+#endif
