@@ -132,12 +132,67 @@ static inline __attribute__((unused)) const char *run_in_child(void (*fn)(void),
     return buf;
 }
 
-/* Creates a current_thread runtime or fails the test. */
+/* The flavour the suite runs on: $WEFT_TEST_RUNTIME = "multi_thread[:N]"
+ * selects the multi_thread runtime with N workers (default 2); anything
+ * else, current_thread. `make check` runs the suite both ways. */
+static inline __attribute__((unused)) weft_runtime_options test_runtime_options(void) {
+    weft_runtime_options o = {0};
+    const char *env = getenv("WEFT_TEST_RUNTIME");
+    if (env && strncmp(env, "multi_thread", 12) == 0) {
+        o.flavor = WEFT_MULTI_THREAD;
+        o.workers = env[12] == ':' ? (unsigned)atoi(env + 13) : 2;
+    }
+    return o;
+}
+
+static inline __attribute__((unused)) bool test_is_multi_thread(void) {
+    return test_runtime_options().flavor == WEFT_MULTI_THREAD;
+}
+
+/* Creates a runtime of the suite's flavour or fails the test. */
 static inline __attribute__((unused)) weft_runtime *rt_new(void) {
     weft_runtime *rt = NULL;
-    int err = weft_runtime_create(&rt, NULL);
+    weft_runtime_options o = test_runtime_options();
+    int err = weft_runtime_create(&rt, &o);
     assert_int_equal(err, 0);
     return rt;
+}
+
+/* A runtime on which one task runs at a time: current_thread, or a
+ * one-worker multi_thread runtime. Tests whose assertions depend on a task
+ * not being polled while another runs use it together with run_as_task. */
+static inline __attribute__((unused)) weft_runtime *rt_new_single(void) {
+    weft_runtime *rt = NULL;
+    weft_runtime_options o = test_runtime_options();
+    if (o.flavor == WEFT_MULTI_THREAD) o.workers = 1;
+    assert_int_equal(weft_runtime_create(&rt, &o), 0);
+    return rt;
+}
+
+/* Runs `size` bytes of future at `fut` (moved) as a task and waits for it:
+ * on multi_thread the block_on thread is not a worker, so this puts the
+ * scenario on the worker. Returns the join handle's result. */
+typedef struct task_runner {
+    WEFT_CORO_FIELDS;
+    void *fut;
+    size_t size;
+    weft_join_handle h;
+} task_runner;
+
+WEFT_ASYNC(task_runner, NULL) {
+    WEFT_BEGIN();
+    self->h = weft_spawn_raw(cx->runtime, self->fut, self->size, 0, 0);
+    WEFT_AWAIT(&self->h.base);
+    WEFT_END();
+}
+
+static inline __attribute__((unused)) int run_as_task(weft_runtime *rt, void *fut, size_t size) {
+    task_runner r;
+    task_runner_start(&r);
+    r.fut = fut;
+    r.size = size;
+    assert_int_equal(weft_block_on(rt, &r.base), 0);
+    return r.h.result;
 }
 
 #endif

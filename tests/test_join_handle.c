@@ -35,8 +35,8 @@ typedef struct abort_cases {
     gate_state *gs;
     int *drops;
     weft_join_handle h;
-    int out;
-    int results[4];
+    int *out;
+    int *results;
     weft_yield_now y;
 } abort_cases;
 
@@ -44,20 +44,20 @@ WEFT_ASYNC(abort_cases, NULL) {
     WEFT_BEGIN();
     /* Output. */
     value_init(&self->vt, 7, self->drops);
-    self->h = WEFT_SPAWN(cx->runtime, &self->vt, out, &self->out);
+    self->h = WEFT_SPAWN(cx->runtime, &self->vt, out, self->out);
     WEFT_AWAIT(&self->h.base);
     self->results[0] = self->h.result;
 
     /* Abort before the first poll: the future is dropped, never polled. */
     value_init(&self->vt, 8, self->drops);
-    self->h = WEFT_SPAWN(cx->runtime, &self->vt, out, &self->out);
+    self->h = WEFT_SPAWN(cx->runtime, &self->vt, out, self->out);
     weft_join_handle_abort(&self->h);
     WEFT_AWAIT(&self->h.base);
     self->results[1] = self->h.result;
 
     /* Abort while pending. */
     gate_init(&self->g, self->gs);
-    self->h = WEFT_SPAWN(cx->runtime, &self->g, out, &self->out);
+    self->h = WEFT_SPAWN(cx->runtime, &self->g, out, self->out);
     while (atomic_load(&self->gs->polls) == 0) WEFT_AWAIT(weft_yield_now_init(&self->y));
     weft_join_handle_abort(&self->h);
     weft_join_handle_abort(&self->h); /* idempotent */
@@ -66,7 +66,7 @@ WEFT_ASYNC(abort_cases, NULL) {
 
     /* Abort after completion: no effect, output delivered. */
     value_init(&self->vt, 9, self->drops);
-    self->h = WEFT_SPAWN(cx->runtime, &self->vt, out, &self->out);
+    self->h = WEFT_SPAWN(cx->runtime, &self->vt, out, self->out);
     while (!weft_join_handle_is_finished(&self->h)) WEFT_AWAIT(weft_yield_now_init(&self->y));
     weft_join_handle_abort(&self->h);
     WEFT_AWAIT(&self->h.base);
@@ -76,20 +76,22 @@ WEFT_ASYNC(abort_cases, NULL) {
 
 static void test_output_and_abort(void **state) {
     (void)state;
-    weft_runtime *rt = rt_new();
+    weft_runtime *rt = rt_new_single();
     gate_state gs;
     gate_state_init(&gs);
-    int drops = 0;
+    int drops = 0, out = 0, results[4] = {1, 1, 1, 1};
     abort_cases a;
     abort_cases_start(&a);
     a.gs = &gs;
     a.drops = &drops;
-    assert_int_equal(weft_block_on(rt, &a.base), 0);
-    assert_int_equal(a.results[0], 0);
-    assert_int_equal(a.results[1], -ECANCELED);
-    assert_int_equal(a.results[2], -ECANCELED);
-    assert_int_equal(a.results[3], 0);
-    assert_int_equal(a.out, 90);
+    a.out = &out;
+    a.results = results;
+    assert_int_equal(run_as_task(rt, &a, sizeof a), 0);
+    assert_int_equal(results[0], 0);
+    assert_int_equal(results[1], -ECANCELED);
+    assert_int_equal(results[2], -ECANCELED);
+    assert_int_equal(results[3], 0);
+    assert_int_equal(out, 90);
     assert_int_equal(drops, 1);                 /* only the task aborted before its poll */
     assert_int_equal(atomic_load(&gs.drops), 1); /* the pending gate, exactly once */
     assert_int_equal(atomic_load(&gs.polls), 1);

@@ -112,8 +112,8 @@ static void test_sleep_basic(void **state) {
 
 enum { ORDER_N = 40, ORDER_STEP = 5 };
 static int order_log[ORDER_N];
-static int order_len;
-static unsigned order_early;
+static atomic_int order_len; /* tasks may run on several workers */
+static atomic_uint order_early;
 
 typedef struct sleeper {
     WEFT_CORO_FIELDS;
@@ -127,7 +127,7 @@ WEFT_ASYNC(sleeper, NULL) {
     WEFT_BEGIN();
     WEFT_AWAIT(weft_sleep_until_init(&self->s, self->deadline));
     if (weft_clock_ms() < self->deadline) order_early++;
-    order_log[order_len++] = self->idx;
+    order_log[atomic_fetch_add(&order_len, 1)] = self->idx;
     self->out = self->idx;
     WEFT_END();
 }
@@ -174,7 +174,11 @@ static void test_sleeps_in_order(void **state) {
     run(&r.base);
     assert_int_equal(order_len, ORDER_N);
     assert_int_equal(order_early, 0);
-    for (int i = 0; i < ORDER_N; i++) assert_int_equal(order_log[i], i);
+    /* One thread fires timers in deadline order and runs them in wake
+     * order; on multi_thread, tasks woken together may finish in either
+     * order on different workers, so only "never early" holds there. */
+    if (!test_is_multi_thread())
+        for (int i = 0; i < ORDER_N; i++) assert_int_equal(order_log[i], i);
 }
 
 /* ---- dropping a pending sleep --------------------------------------------- */
@@ -186,6 +190,7 @@ typedef struct drop_root {
     sleeper task;
     weft_join_handle h;
     uint64_t fired_before;
+    int tries;
 } drop_root;
 
 static uint64_t timers_fired(weft_context *cx) {
@@ -218,7 +223,10 @@ WEFT_ASYNC(drop_root, NULL) {
     sleeper_start(&self->task);
     self->task.deadline = weft_clock_ms() + 10000;
     self->h = WEFT_SPAWN(cx->runtime, &self->task, out, NULL);
-    WEFT_AWAIT(weft_sleep_init(&self->s, 5)); /* let it reach its sleep */
+    /* Let it reach its sleep (on multi_thread it runs on a worker, which a
+     * loaded machine may not schedule for a while). */
+    for (self->tries = 0; wheel_count(cx, &self->base) == 0 && self->tries < 5000; self->tries++)
+        WEFT_AWAIT(weft_sleep_init(&self->s, 1));
     assert_int_equal(wheel_count(cx, &self->base), 1);
     weft_join_handle_abort(&self->h);
     WEFT_AWAIT(&self->h.base);
@@ -267,8 +275,8 @@ static void test_destroy_with_sleepers(void **state) {
 /* ---- 100,000 concurrent sleeps ---------------------------------------------- */
 
 enum { MANY_N = 100000 };
-static int many_done;
-static unsigned many_early;
+static atomic_int many_done;
+static atomic_uint many_early;
 
 typedef struct napper {
     WEFT_CORO_FIELDS;
@@ -432,6 +440,16 @@ static void test_interval_burst(void **state) {
     assert_true(r.next_after_late > r.stall_end - PERIOD);
 }
 
+/* The tick after the policy's first one is one period later, unless that
+ * tick was itself delivered a whole period late (a loaded machine): then
+ * the policy applies again and it is merely later. */
+static void assert_third_tick(const stall_root *r) {
+    if (r->delivered[2] < r->scheduled[2] + PERIOD)
+        assert_int_equal(r->scheduled[3], r->next_after_late + PERIOD);
+    else
+        assert_true(r->scheduled[3] >= r->scheduled[2] + PERIOD);
+}
+
 static void test_interval_skip(void **state) {
     stall_root r;
     run_stall(&r, WEFT_MISSED_SKIP);
@@ -443,7 +461,7 @@ static void test_interval_skip(void **state) {
     assert_true(r.next_after_late <= r.late_after + PERIOD);
     assert_true(r.next_after_late >= t0 + (STALL_MS / PERIOD + 1) * PERIOD);
     assert_int_equal(r.scheduled[2], r.next_after_late);
-    assert_int_equal(r.scheduled[3], r.next_after_late + PERIOD);
+    assert_third_tick(&r);
 }
 
 static void test_interval_delay(void **state) {
@@ -455,7 +473,7 @@ static void test_interval_delay(void **state) {
     assert_true(r.next_after_late >= r.late_before + PERIOD);
     assert_true(r.next_after_late <= r.late_after + PERIOD);
     assert_int_equal(r.scheduled[2], r.next_after_late);
-    assert_int_equal(r.scheduled[3], r.next_after_late + PERIOD);
+    assert_third_tick(&r);
 }
 
 /* Dropping a pending tick cancels that tick only. */

@@ -10,6 +10,7 @@
 _Thread_local weft_runtime *weft__tls_runtime;
 
 int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *opts);
+int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *opts);
 
 int weft_runtime_create(weft_runtime **out, const weft_runtime_options *opts) {
     static const weft_runtime_options defaults;
@@ -19,7 +20,7 @@ int weft_runtime_create(weft_runtime **out, const weft_runtime_options *opts) {
     if (opts->io_backend > WEFT_IO_POLL) return -EINVAL;
     switch (opts->flavor) {
     case WEFT_CURRENT_THREAD: return weft__current_thread_create(out, opts);
-    case WEFT_MULTI_THREAD: return -ENOTSUP; /* not built yet: see docs/status.md */
+    case WEFT_MULTI_THREAD: return weft__multi_thread_create(out, opts);
     }
     return -EINVAL;
 }

@@ -15,6 +15,9 @@ void weft__task_dealloc(weft_task *t) {
 /* Publishes the result and tells the join handle; releases the owned-list
  * reference (if this call removed it) and the running reference. */
 static void complete(weft_task *t) {
+    weft_runtime *rt = t->rt;
+    /* Counted before anyone can observe the completion. */
+    counter_add_shared(&rt->stats.tasks_completed, 1);
     uint64_t s = transition_to_complete(&t->state);
     if ((s & ST_JOIN_INTEREST) && (s & ST_JOIN_WAKER)) {
         weft_waker_wake_by_ref(&t->join_waker);
@@ -22,9 +25,7 @@ static void complete(weft_task *t) {
         /* The handle was dropped while we woke it: the waker is ours to drop. */
         if (!(after & ST_JOIN_INTEREST)) weft_waker_drop(weft_waker_take(&t->join_waker));
     }
-    weft_runtime *rt = t->rt;
     bool listed = weft__owned_remove(rt, t);
-    counter_add_shared(&rt->stats.tasks_completed, 1);
     if (transition_to_terminal(&t->state, listed ? 2 : 1)) weft__task_dealloc(t);
 }
 

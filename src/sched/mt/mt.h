@@ -1,0 +1,81 @@
+/*
+ * The multi_thread runtime: N workers, each with a stealable ring and a
+ * LIFO slot, one global inject queue, one I/O driver that whichever worker
+ * parks first drives, and one timer wheel behind a mutex.
+ */
+#ifndef WEFT_SCHED_MT_H
+#define WEFT_SCHED_MT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "io/driver.h"
+#include "runtime/rt.h"
+#include "sched/inject.h"
+#include "sched/mt/idle.h"
+#include "sched/mt/local_queue.h"
+#include "time/wheel.h"
+
+/* Polls between looks at the driver and timers, and between looks at the
+ * inject queue first (Tokio's event_interval / global_queue_interval). */
+#define MT_EVENT_INTERVAL 61
+#define MT_GLOBAL_INTERVAL 61
+/* Polls in a row through the LIFO slot before it is bypassed, so two
+ * tasks waking each other cannot starve the rest of the queue. */
+#define MT_MAX_LIFO_POLLS 3
+/* How long a worker that could not get the driver sleeps before it tries
+ * again: bounds how long I/O and timers go unwatched when the worker that
+ * last drove them is busy in a long poll. */
+#define MT_CONDVAR_RETRY_MS 20
+
+enum { MT_PARK_EMPTY, MT_PARK_CONDVAR, MT_PARK_DRIVER, MT_PARK_NOTIFIED };
+
+struct mt_runtime;
+
+typedef struct mt_worker {
+    struct mt_runtime *rt;
+    unsigned index;
+    pthread_t thread;
+    weft_local_queue queue; /* stealable by the others */
+    /* Owned by the worker's thread. */
+    weft_task *lifo;
+    unsigned lifo_polls;
+    uint32_t tick;
+    uint32_t rand;
+    bool is_searching;
+    bool in_driver; /* dispatching driver events: wakes go local, no notify */
+    weft_counter polls;
+    /* The parker. */
+    _Atomic int park_state;
+    pthread_mutex_t park_lock;
+    pthread_cond_t park_cond;
+} mt_worker;
+
+typedef struct mt_runtime {
+    weft_runtime base;
+    unsigned num_workers;
+    mt_worker *workers;
+    weft_inject inject;
+    weft_idle idle;
+    weft_driver driver;
+    _Atomic bool driver_taken;
+    /* The deadline the driver's parker sleeps until (0: nobody sleeps in
+     * the driver). A timer inserted earlier than this unparks it. */
+    _Atomic uint64_t driver_deadline;
+    weft_wheel wheel;
+    pthread_mutex_t wheel_lock;
+    _Atomic bool shutdown;
+    unsigned started;
+} mt_runtime;
+
+/* The worker running on this thread, or NULL. */
+extern _Thread_local mt_worker *weft__tls_worker;
+
+void *mt_worker_main(void *arg);
+void mt_schedule(weft_runtime *rt, weft_task *t, bool yield);
+void mt_unpark_worker(mt_worker *w);
+void mt_notify_parked(mt_runtime *rt);
+/* Fires due timers if the wheel is free (try-lock). */
+void mt_fire_timers(mt_runtime *rt, bool wait_for_lock);
+
+#endif

@@ -1,0 +1,196 @@
+/* The multi_thread runtime's lifecycle: create the workers, run a root
+ * future from an outside thread, shut down. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "sched/mt/mt.h"
+
+/* ---- block_on: the calling thread sleeps on a condvar between polls ------- */
+
+/* The root waker may be cloned by tasks and outlive weft_block_on, so its
+ * target is reference counted. */
+typedef struct root_signal {
+    _Atomic unsigned refs;
+    _Atomic bool woken;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} root_signal;
+
+static void signal_unref(root_signal *s) {
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}
+
+static const weft_waker_vtable root_vtable;
+
+static weft_waker root_clone(void *p) {
+    atomic_fetch_add_explicit(&((root_signal *)p)->refs, 1, memory_order_relaxed);
+    return (weft_waker){&root_vtable, p};
+}
+static void root_wake_by_ref(void *p) {
+    root_signal *s = p;
+    if (atomic_exchange(&s->woken, true)) return;
+    pthread_mutex_lock(&s->lock);
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+static void root_wake(void *p) {
+    root_wake_by_ref(p);
+    signal_unref(p);
+}
+static void root_drop(void *p) { signal_unref(p); }
+static const weft_waker_vtable root_vtable = {root_clone, root_wake, root_wake_by_ref, root_drop};
+
+static int mt_block_on(weft_runtime *base, weft_future *fut) {
+    root_signal *s = malloc(sizeof *s);
+    if (!s) return -ENOMEM;
+    atomic_init(&s->refs, 1);
+    atomic_init(&s->woken, true);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    weft__tls_runtime = base; /* a nested block_on from the root is refused */
+    int rc = 0;
+    for (;;) {
+        if (atomic_load_explicit(&((mt_runtime *)base)->shutdown, memory_order_acquire)) {
+            rc = -ESHUTDOWN;
+            break;
+        }
+        if (atomic_exchange(&s->woken, false)) {
+            weft_context cx = {{&root_vtable, s}, base, WEFT_COOP_BUDGET};
+            counter_add_shared(&base->stats.root_polls, 1);
+            if (weft_future_poll(fut, &cx) == WEFT_READY) break;
+            continue;
+        }
+        pthread_mutex_lock(&s->lock);
+        while (!atomic_load(&s->woken)) pthread_cond_wait(&s->cond, &s->lock);
+        pthread_mutex_unlock(&s->lock);
+    }
+    weft__tls_runtime = NULL;
+    signal_unref(s);
+    return rc;
+}
+
+/* ---- timers: a shared wheel --------------------------------------------- */
+
+static weft_wheel *mt_wheel(weft_runtime *base) { return &((mt_runtime *)base)->wheel; }
+
+/* A timer earlier than the driver's sleep: wake the driver to re-arm. */
+static void on_timer_insert(weft_wheel *w, uint64_t deadline) {
+    mt_runtime *rt = w->owner;
+    uint64_t sleeping_until = atomic_load_explicit(&rt->driver_deadline, memory_order_acquire);
+    if (sleeping_until != 0 && deadline < sleeping_until) weft_driver_unpark(&rt->driver);
+}
+
+weft_driver *weft__multi_thread_driver(weft_runtime *base) { return &((mt_runtime *)base)->driver; }
+
+/* ---- shutdown ------------------------------------------------------------ */
+
+static void drop_queued(weft_task_queue *q) {
+    weft_task *t;
+    while ((t = task_queue_pop(q))) weft__task_drop_notified(t);
+}
+
+static void mt_shutdown(weft_runtime *base) {
+    mt_runtime *rt = (mt_runtime *)base;
+    atomic_store_explicit(&rt->shutdown, true, memory_order_release);
+    for (unsigned i = 0; i < rt->started; i++) mt_unpark_worker(&rt->workers[i]);
+    weft_driver_unpark(&rt->driver);
+    for (unsigned i = 0; i < rt->started; i++) pthread_join(rt->workers[i].thread, NULL);
+    /* No worker runs now: cancel what is left from this thread. Wakes that
+     * the drops cause land in the inject queue, drained below. */
+    weft__tls_runtime = base;
+    weft__owned_close_and_shutdown(base);
+    for (unsigned i = 0; i < rt->num_workers; i++) {
+        mt_worker *w = &rt->workers[i];
+        if (w->lifo) weft__task_drop_notified(w->lifo);
+        w->lifo = NULL;
+        weft_task *t;
+        while ((t = local_queue_pop(&w->queue))) weft__task_drop_notified(t);
+    }
+    weft_task_queue rest = inject_close(&rt->inject);
+    drop_queued(&rest);
+    pthread_mutex_lock(&rt->wheel_lock);
+    weft_wheel_clear(&rt->wheel);
+    pthread_mutex_unlock(&rt->wheel_lock);
+    weft_driver_shutdown(&rt->driver);
+    weft__tls_runtime = NULL;
+}
+
+static void mt_free(weft_runtime *base) {
+    mt_runtime *rt = (mt_runtime *)base;
+    weft_driver_free(&rt->driver);
+    for (unsigned i = 0; i < rt->num_workers; i++) {
+        pthread_mutex_destroy(&rt->workers[i].park_lock);
+        pthread_cond_destroy(&rt->workers[i].park_cond);
+    }
+    free(rt->workers);
+    idle_destroy(&rt->idle);
+    inject_destroy(&rt->inject);
+    pthread_mutex_destroy(&rt->wheel_lock);
+    free(rt);
+}
+
+static const weft_sched_ops mt_ops = {mt_schedule, mt_block_on, mt_shutdown, mt_free, mt_wheel};
+
+/* ---- creation ------------------------------------------------------------ */
+
+int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *opts) {
+    unsigned n = opts->workers;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? (unsigned)cpus : 1;
+    }
+    if (n > 4096) return -EINVAL;
+    mt_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) return -ENOMEM;
+    rt->workers = calloc(n, sizeof *rt->workers);
+    if (!rt->workers || idle_init(&rt->idle, n) != 0) {
+        free(rt->workers);
+        free(rt);
+        return -ENOMEM;
+    }
+    weft__runtime_base_init(&rt->base, &mt_ops, opts);
+    int err = weft_driver_init(&rt->driver, opts->io_backend);
+    if (err) {
+        idle_destroy(&rt->idle);
+        free(rt->workers);
+        pthread_mutex_destroy(&rt->base.owned.lock);
+        free(rt);
+        return err;
+    }
+    rt->num_workers = n;
+    inject_init(&rt->inject);
+    pthread_mutex_init(&rt->wheel_lock, NULL);
+    weft_wheel_init(&rt->wheel, weft_clock_ms());
+    rt->wheel.lock = &rt->wheel_lock;
+    rt->wheel.on_insert = on_timer_insert;
+    rt->wheel.owner = rt;
+    for (unsigned i = 0; i < n; i++) {
+        mt_worker *w = &rt->workers[i];
+        w->rt = rt;
+        w->index = i;
+        w->rand = 0x9e3779b9u * (i + 1);
+        local_queue_init(&w->queue);
+        atomic_init(&w->park_state, MT_PARK_EMPTY);
+        pthread_mutex_init(&w->park_lock, NULL);
+        pthread_cond_init(&w->park_cond, NULL);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (pthread_create(&rt->workers[i].thread, NULL, mt_worker_main, &rt->workers[i]) != 0) {
+            err = -EAGAIN;
+            break;
+        }
+        rt->started++;
+    }
+    if (err) {
+        atomic_store(&rt->base.shutting_down, true);
+        mt_shutdown(&rt->base);
+        weft__runtime_unref(&rt->base);
+        return err;
+    }
+    *out = &rt->base;
+    return 0;
+}

@@ -1,0 +1,280 @@
+/*
+ * A multi_thread worker: run local work (LIFO slot first, then the ring,
+ * with the inject queue looked at first every MT_GLOBAL_INTERVAL polls),
+ * otherwise search (steal half of a victim's ring, then the inject queue),
+ * otherwise park — in the driver if nobody else is in it, else on a condvar.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "sched/mt/mt.h"
+
+_Thread_local mt_worker *weft__tls_worker;
+
+static uint32_t next_rand(mt_worker *w) {
+    uint32_t x = w->rand; /* xorshift32: picks where stealing starts */
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return w->rand = x;
+}
+
+/* ---- waking ---------------------------------------------------------------- */
+
+void mt_unpark_worker(mt_worker *w) {
+    int prev = atomic_exchange_explicit(&w->park_state, MT_PARK_NOTIFIED, memory_order_acq_rel);
+    if (prev == MT_PARK_DRIVER) {
+        weft_driver_unpark(&w->rt->driver);
+    } else if (prev == MT_PARK_CONDVAR) {
+        /* Taking the lock orders us after the sleeper's check of the state. */
+        pthread_mutex_lock(&w->park_lock);
+        pthread_mutex_unlock(&w->park_lock);
+        pthread_cond_signal(&w->park_cond);
+    }
+}
+
+void mt_notify_parked(mt_runtime *rt) {
+    int index = idle_worker_to_notify(&rt->idle);
+    if (index >= 0) mt_unpark_worker(&rt->workers[index]);
+}
+
+/* The last searcher to park makes sure no queued work is left unattended. */
+static void notify_if_work_pending(mt_runtime *rt) {
+    for (unsigned i = 0; i < rt->num_workers; i++) {
+        if (!local_queue_is_empty(&rt->workers[i].queue)) {
+            mt_notify_parked(rt);
+            return;
+        }
+    }
+    if (!inject_is_empty(&rt->inject)) mt_notify_parked(rt);
+}
+
+/* ---- scheduling ------------------------------------------------------------ */
+
+void mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
+    mt_runtime *rt = (mt_runtime *)base;
+    mt_worker *w = weft__tls_worker;
+    if (w && w->rt == rt) {
+        bool notify;
+        if (yield || w->lifo_polls >= MT_MAX_LIFO_POLLS) {
+            local_queue_push_back(&w->queue, t, &rt->inject);
+            notify = true;
+        } else {
+            /* The task woken by the running task runs next: it probably
+             * works on what the waker just produced (a message, a lock). */
+            weft_task *prev = w->lifo;
+            w->lifo = t;
+            notify = prev != NULL;
+            if (prev) local_queue_push_back(&w->queue, prev, &rt->inject);
+        }
+        if (notify && !w->in_driver) mt_notify_parked(rt);
+        return;
+    }
+    counter_add_shared(&base->stats.remote_schedules, 1);
+    if (!inject_push(&rt->inject, t)) {
+        weft__task_drop_notified(t);
+        return;
+    }
+    mt_notify_parked(rt);
+}
+
+/* ---- timers and the driver ------------------------------------------------- */
+
+void mt_fire_timers(mt_runtime *rt, bool wait_for_lock) {
+    if (wait_for_lock) pthread_mutex_lock(&rt->wheel_lock);
+    else if (pthread_mutex_trylock(&rt->wheel_lock) != 0) return;
+    if (rt->wheel.count > 0) {
+        size_t fired = weft_wheel_advance(&rt->wheel, weft_clock_ms());
+        if (fired) counter_add_shared(&rt->base.stats.timers_fired, fired);
+    }
+    pthread_mutex_unlock(&rt->wheel_lock);
+}
+
+static bool try_take_driver(mt_runtime *rt) {
+    bool expect = false;
+    return atomic_compare_exchange_strong_explicit(&rt->driver_taken, &expect, true,
+                                                   memory_order_acquire, memory_order_relaxed);
+}
+
+static void release_driver(mt_runtime *rt) {
+    atomic_store_explicit(&rt->driver_taken, false, memory_order_release);
+}
+
+static int timeout_until(uint64_t deadline) {
+    if (deadline == UINT64_MAX) return -1;
+    uint64_t now = weft_clock_ms();
+    if (deadline <= now) return 0;
+    return deadline - now > INT32_MAX ? INT32_MAX : (int)(deadline - now);
+}
+
+/* Every MT_EVENT_INTERVAL polls: collect I/O readiness and fire due timers
+ * without sleeping, so a busy worker does not starve them. */
+static void maintenance(mt_worker *w) {
+    mt_runtime *rt = w->rt;
+    if (rt->driver.registrations > 0 && try_take_driver(rt)) {
+        w->in_driver = true;
+        weft_driver_park(&rt->driver, 0);
+        w->in_driver = false;
+        release_driver(rt);
+    }
+    mt_fire_timers(rt, false);
+}
+
+/* Sleeps until unparked (or, in the driver, until I/O or the next timer). */
+static void park_timeout(mt_worker *w) {
+    mt_runtime *rt = w->rt;
+    if (try_take_driver(rt)) {
+        int expect = MT_PARK_EMPTY;
+        if (!atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_DRIVER)) {
+            atomic_store(&w->park_state, MT_PARK_EMPTY); /* notified meanwhile */
+            release_driver(rt);
+            return;
+        }
+        pthread_mutex_lock(&rt->wheel_lock);
+        uint64_t next = weft_wheel_next_deadline(&rt->wheel);
+        atomic_store(&rt->driver_deadline, next);
+        pthread_mutex_unlock(&rt->wheel_lock);
+        counter_add_shared(&rt->base.stats.parks, 1);
+        w->in_driver = true;
+        weft_driver_park(&rt->driver, timeout_until(next));
+        w->in_driver = false;
+        atomic_store(&rt->driver_deadline, 0);
+        atomic_store(&w->park_state, MT_PARK_EMPTY);
+        mt_fire_timers(rt, true);
+        release_driver(rt);
+        return;
+    }
+    pthread_mutex_lock(&w->park_lock);
+    int expect = MT_PARK_EMPTY;
+    if (atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_CONDVAR)) {
+        counter_add_shared(&rt->base.stats.parks, 1);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += MT_CONDVAR_RETRY_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (atomic_load(&w->park_state) == MT_PARK_CONDVAR) {
+            if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &until) == ETIMEDOUT) break;
+        }
+    }
+    atomic_store(&w->park_state, MT_PARK_EMPTY);
+    pthread_mutex_unlock(&w->park_lock);
+}
+
+static bool has_local_work(mt_worker *w) { return w->lifo || !local_queue_is_empty(&w->queue); }
+
+static void park(mt_worker *w) {
+    mt_runtime *rt = w->rt;
+    if (has_local_work(w)) return;
+    bool last_searcher = idle_transition_to_parked(&rt->idle, w->index, w->is_searching);
+    w->is_searching = false;
+    if (last_searcher) notify_if_work_pending(rt);
+    while (!atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
+        park_timeout(w);
+        if (has_local_work(w)) {
+            /* Woken with work of our own (I/O or timers we dispatched):
+             * not a searcher unless someone else already unlisted us. */
+            w->is_searching = !idle_unpark_worker_by_id(&rt->idle, w->index);
+            if (local_queue_len(&w->queue) > 1) mt_notify_parked(rt);
+            return;
+        }
+        if (!idle_is_parked(&rt->idle, w->index)) {
+            w->is_searching = true; /* notify_parked picked us to search */
+            return;
+        }
+    }
+    idle_unpark_worker_by_id(&rt->idle, w->index);
+}
+
+/* ---- finding work ---------------------------------------------------------- */
+
+static weft_task *next_local(mt_worker *w) {
+    mt_runtime *rt = w->rt;
+    if (w->tick % MT_GLOBAL_INTERVAL == 0) {
+        weft_task *t = inject_pop(&rt->inject);
+        if (t) return t;
+    }
+    if (w->lifo) {
+        weft_task *t = w->lifo;
+        w->lifo = NULL;
+        return t;
+    }
+    weft_task *t = local_queue_pop(&w->queue);
+    if (t) return t;
+    /* Take a fair share of the inject queue into the ring, one lock. */
+    size_t share = atomic_load_explicit(&rt->inject.len, memory_order_relaxed) / rt->num_workers + 1;
+    if (share > LOCAL_QUEUE_CAPACITY / 2) share = LOCAL_QUEUE_CAPACITY / 2;
+    weft_task_queue batch;
+    task_queue_init(&batch);
+    if (!inject_pop_batch(&rt->inject, &batch, share)) return NULL;
+    t = task_queue_pop(&batch);
+    weft_task *more;
+    while ((more = task_queue_pop(&batch))) local_queue_push_back(&w->queue, more, &rt->inject);
+    return t;
+}
+
+static weft_task *steal_work(mt_worker *w) {
+    mt_runtime *rt = w->rt;
+    if (!w->is_searching) {
+        if (!idle_transition_to_searching(&rt->idle)) return NULL;
+        w->is_searching = true;
+    }
+    unsigned n = rt->num_workers, start = next_rand(w) % n;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned victim = (start + i) % n;
+        if (victim == w->index) continue;
+        weft_task *t = local_queue_steal_into(&rt->workers[victim].queue, &w->queue);
+        if (t) return t;
+    }
+    return inject_pop(&rt->inject);
+}
+
+static void run_task(mt_worker *w, weft_task *t) {
+    mt_runtime *rt = w->rt;
+    if (w->is_searching) {
+        /* Found work: stop searching; if we were the last searcher, wake
+         * another worker to look for the rest. */
+        w->is_searching = false;
+        if (idle_transition_from_searching(&rt->idle)) mt_notify_parked(rt);
+    }
+    w->lifo_polls = 0;
+    weft__task_run(t);
+    uint64_t polls = 1;
+    while (w->lifo) {
+        t = w->lifo;
+        w->lifo = NULL;
+        if (w->lifo_polls >= MT_MAX_LIFO_POLLS) {
+            local_queue_push_back(&w->queue, t, &rt->inject);
+            mt_notify_parked(rt);
+            break;
+        }
+        w->lifo_polls++;
+        weft__task_run(t);
+        polls++;
+    }
+    counter_add_shared(&rt->base.stats.task_polls, polls);
+}
+
+void *mt_worker_main(void *arg) {
+    mt_worker *w = arg;
+    mt_runtime *rt = w->rt;
+    weft__tls_worker = w;
+    weft__tls_runtime = &rt->base;
+    while (!atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
+        w->tick++;
+        if (w->tick % MT_EVENT_INTERVAL == 0) maintenance(w);
+        weft_task *t = next_local(w);
+        if (!t) t = steal_work(w);
+        if (t) {
+            run_task(w, t);
+            continue;
+        }
+        park(w);
+    }
+    if (w->is_searching) idle_transition_from_searching(&rt->idle);
+    weft__tls_worker = NULL;
+    weft__tls_runtime = NULL;
+    return NULL;
+}
