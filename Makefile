@@ -43,8 +43,13 @@ check-asan: build/asan/.built
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash scripts/run-tests.sh build/asan all
 
+# Under ThreadSanitizer: the threaded tests on current_thread, and every
+# test on multi_thread (where every test is threaded).
 check-tsan: build/tsan/.built
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 bash scripts/run-tests.sh build/tsan threaded
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 WEFT_TEST_RUNTIME=current_thread \
+	  ctest --test-dir build/tsan --output-on-failure -j 2 -L threaded
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 WEFT_TEST_RUNTIME=multi_thread \
+	  ctest --test-dir build/tsan --output-on-failure -j 2
 
 check-model:
 	bash scripts/check-model.sh

@@ -60,6 +60,49 @@ WEFT_API void weft_runtime_destroy(weft_runtime *rt);
  */
 WEFT_API int weft_block_on(weft_runtime *rt, weft_future *fut);
 
+/**
+ * Like weft_runtime_destroy, but waits at most `timeout_ms` for threads of
+ * the blocking pool that are still running a function (those cannot be
+ * interrupted): they are left behind, finish on their own and free what
+ * they hold. Every task is still dropped exactly once. Returns 0, or
+ * -ETIMEDOUT if blocking threads were left behind. Not from inside the
+ * runtime.
+ */
+WEFT_API int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms);
+
+/**
+ * Creates a runtime with `opts` (NULL: multi_thread with one worker per
+ * CPU), runs `main_future` to completion on it, and destroys it: the
+ * seeds' #[tokio::main] in one call. Returns 0, or the -errno of creating
+ * the runtime or of weft_block_on. Not from inside a runtime.
+ */
+WEFT_API int weft_main(weft_future *main_future, const weft_runtime_options *opts);
+
+/**
+ * Defines `int main(int argc, char **argv)` that runs the coroutine type
+ * `T` on a multi_thread runtime. `T` has the members `int argc; char
+ * **argv; int exit_code;` (set by main before the first poll; exit_code
+ * starts at 0 and is main's return value):
+ *
+ *     typedef struct app { WEFT_CORO_FIELDS; int argc; char **argv; int exit_code; ... } app;
+ *     WEFT_ASYNC(app, NULL) { WEFT_BEGIN(); ... WEFT_END(); }
+ *     WEFT_MAIN(app)
+ */
+#define WEFT_MAIN(T)                                                                    \
+    int main(int argc, char **argv) {                                                   \
+        static T weft__main_future;                                                     \
+        T##_start(&weft__main_future);                                                  \
+        weft__main_future.argc = argc;                                                  \
+        weft__main_future.argv = argv;                                                  \
+        weft__main_future.exit_code = 0;                                                \
+        int weft__rc = weft_main(&weft__main_future.base, NULL);                        \
+        if (weft__rc != 0) return weft__main_failed(weft__rc);                          \
+        return weft__main_future.exit_code;                                             \
+    }
+
+/* Reports why weft_main failed (on stderr); returns 1. */
+WEFT_API int weft__main_failed(int err);
+
 /** The runtime whose task is running on this thread, or NULL. */
 WEFT_API weft_runtime *weft_runtime_current(void);
 

@@ -68,6 +68,24 @@ static inline weft_join_handle weft__join_handle_with_out(weft_join_handle h, vo
     return h;
 }
 
+/** A function for the blocking pool: runs to completion, may block. */
+typedef void *(*weft_blocking_fn)(void *arg);
+
+/**
+ * Runs `fn(arg)` on the runtime's blocking pool, a set of threads apart
+ * from the ones that poll tasks (at most `max_blocking` of them, 512 by
+ * default; started on demand, reused, retired after 10 s idle). The join
+ * handle is an ordinary future whose output is fn's `void *` result
+ * (copied to `out` if set; see WEFT_SPAWN_BLOCKING). Aborting the handle
+ * cancels the call only if it has not started; a running call is never
+ * interrupted. Any thread. No allocation besides the task's one.
+ */
+WEFT_API weft_join_handle weft_spawn_blocking(struct weft_runtime *rt, weft_blocking_fn fn, void *arg);
+
+/** weft_spawn_blocking with the result copied to `dst` (a `void **`). */
+#define WEFT_SPAWN_BLOCKING(rt, fn, arg, dst) \
+    weft__join_handle_with_out(weft_spawn_blocking((rt), (fn), (arg)), (dst))
+
 /**
  * Requests cancellation of the task. If it has not completed, its future
  * is dropped on its runtime (at once if idle, after the current poll if it

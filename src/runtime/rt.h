@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "sched/blocking.h"
 #include "task/task.h"
 #include "weft/runtime.h"
 
@@ -53,6 +54,7 @@ struct weft_runtime {
     weft_owned_tasks owned;
     weft_runtime_options opts;
     uint64_t origin_ms;
+    weft_blocking_pool blocking;
     struct {
         weft_counter tasks_spawned, tasks_completed, task_polls, root_polls, parks,
             remote_schedules, timers_fired;
@@ -64,6 +66,8 @@ extern _Thread_local weft_runtime *weft__tls_runtime;
 
 void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
                              const weft_runtime_options *opts);
+/* Releases what weft__runtime_base_init set up (for failed creations). */
+void weft__runtime_base_destroy(weft_runtime *rt);
 void weft__runtime_ref(weft_runtime *rt);
 void weft__runtime_unref(weft_runtime *rt);
 

@@ -1,6 +1,7 @@
 /* The flavour-independent part of a runtime: creation and destruction,
  * reference counting, the owned-task list, counters, errors. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,15 +26,36 @@ int weft_runtime_create(weft_runtime **out, const weft_runtime_options *opts) {
     return -EINVAL;
 }
 
-void weft_runtime_destroy(weft_runtime *rt) {
-    if (!rt) return;
+int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms) {
+    if (!rt) return 0;
     if (weft__tls_runtime) {
         weft_future misuse = WEFT_FUTURE_INIT(NULL);
         weft__misuse(&misuse, "weft_runtime_destroy called from inside a runtime");
     }
     atomic_store_explicit(&rt->shutting_down, true, memory_order_release);
     rt->ops->shutdown(rt);
+    /* After the tasks: a cancelled blocking call that has not started is
+     * skipped by the pool, a running one finishes on its thread. */
+    bool all = blocking_pool_shutdown(&rt->blocking, timeout_ms);
     weft__runtime_unref(rt);
+    return all ? 0 : -ETIMEDOUT;
+}
+
+void weft_runtime_destroy(weft_runtime *rt) { weft_runtime_shutdown_timeout(rt, UINT64_MAX); }
+
+int weft_main(weft_future *main_future, const weft_runtime_options *opts) {
+    weft_runtime_options mt = {.flavor = WEFT_MULTI_THREAD};
+    weft_runtime *rt;
+    int err = weft_runtime_create(&rt, opts ? opts : &mt);
+    if (err) return err;
+    err = weft_block_on(rt, main_future);
+    weft_runtime_destroy(rt);
+    return err;
+}
+
+int weft__main_failed(int err) {
+    fprintf(stderr, "weft_main: %s\n", weft_strerror(err));
+    return 1;
 }
 
 int weft_block_on(weft_runtime *rt, weft_future *fut) {
@@ -70,13 +92,19 @@ void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
     pthread_mutex_init(&rt->owned.lock, NULL);
     rt->opts = *opts;
     rt->origin_ms = weft_clock_ms();
+    blocking_pool_init(&rt->blocking, opts->max_blocking);
+}
+
+void weft__runtime_base_destroy(weft_runtime *rt) {
+    pthread_mutex_destroy(&rt->owned.lock);
+    blocking_pool_destroy(&rt->blocking);
 }
 
 void weft__runtime_ref(weft_runtime *rt) { atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed); }
 
 void weft__runtime_unref(weft_runtime *rt) {
     if (atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) != 1) return;
-    pthread_mutex_destroy(&rt->owned.lock);
+    weft__runtime_base_destroy(rt);
     rt->ops->free(rt);
 }
 

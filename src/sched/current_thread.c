@@ -186,7 +186,7 @@ int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *
     weft__runtime_base_init(&ct->base, &ct_ops, opts);
     int err = weft_driver_init(&ct->driver, opts->io_backend);
     if (err) {
-        pthread_mutex_destroy(&ct->base.owned.lock);
+        weft__runtime_base_destroy(&ct->base);
         free(ct);
         return err;
     }

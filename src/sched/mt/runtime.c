@@ -157,7 +157,7 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
     if (err) {
         idle_destroy(&rt->idle);
         free(rt->workers);
-        pthread_mutex_destroy(&rt->base.owned.lock);
+        weft__runtime_base_destroy(&rt->base);
         free(rt);
         return err;
     }
