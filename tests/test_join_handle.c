@@ -193,6 +193,7 @@ static void test_spawn_during_shutdown(void **state) {
     spawn_once so;
     spawn_once_start(&so);
     weft_future_init(&so.sd.base, &spawn_in_drop_vtable);
+    so.sd.rt = rt; /* on multi_thread it may be dropped before its first poll */
     so.sd.result = &result;
     so.sd.inner_drops = &inner_drops;
     assert_int_equal(weft_block_on(rt, &so.base), 0);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "runtime/spinlock.h"
 #include "sched/blocking.h"
 #include "task/task.h"
 #include "weft/runtime.h"
@@ -39,7 +40,7 @@ static inline void counter_add_shared(weft_counter *c, uint64_t n) {
 
 /* Every task of a runtime, so that shutdown can drop the unfinished ones. */
 typedef struct weft_owned_tasks {
-    pthread_mutex_t lock;
+    weft_rt_spinlock lock;
     weft_task *head;
     bool closed;
     size_t count;
@@ -73,8 +74,9 @@ void weft__runtime_unref(weft_runtime *rt);
 
 /* Owned-task list. Insert fails (returns false) once the list is closed. */
 bool weft__owned_insert(weft_runtime *rt, weft_task *t);
-/* Removes `t` if it is still listed; returns true if it was. */
-bool weft__owned_remove(weft_runtime *rt, weft_task *t);
+/* A task is completing: removes it if it is still listed (returns true if
+ * it was: the caller then holds the list's reference) and counts it. */
+bool weft__owned_complete(weft_runtime *rt, weft_task *t);
 /* Closes the list and cancels every task in it that is idle (the others
  * are cancelled by whoever is running them). Loops until the list is empty. */
 void weft__owned_close_and_shutdown(weft_runtime *rt);

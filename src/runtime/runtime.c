@@ -89,14 +89,13 @@ void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
     rt->ops = ops;
     atomic_init(&rt->refs, 1);
     atomic_init(&rt->shutting_down, false);
-    pthread_mutex_init(&rt->owned.lock, NULL);
+    rt_spin_init(&rt->owned.lock);
     rt->opts = *opts;
     rt->origin_ms = weft_clock_ms();
     blocking_pool_init(&rt->blocking, opts->max_blocking);
 }
 
 void weft__runtime_base_destroy(weft_runtime *rt) {
-    pthread_mutex_destroy(&rt->owned.lock);
     blocking_pool_destroy(&rt->blocking);
 }
 
@@ -110,7 +109,7 @@ void weft__runtime_unref(weft_runtime *rt) {
 
 bool weft__owned_insert(weft_runtime *rt, weft_task *t) {
     weft_owned_tasks *o = &rt->owned;
-    pthread_mutex_lock(&o->lock);
+    rt_spin_lock(&o->lock);
     bool ok = !o->closed;
     if (ok) {
         t->owned_prev = NULL;
@@ -118,8 +117,9 @@ bool weft__owned_insert(weft_runtime *rt, weft_task *t) {
         if (o->head) o->head->owned_prev = t;
         o->head = t;
         o->count++;
+        counter_add(&rt->stats.tasks_spawned, 1); /* one writer at a time: the lock holder */
     }
-    pthread_mutex_unlock(&o->lock);
+    rt_spin_unlock(&o->lock);
     return ok;
 }
 
@@ -134,23 +134,24 @@ static void unlink_locked(weft_owned_tasks *o, weft_task *t) {
     o->count--;
 }
 
-bool weft__owned_remove(weft_runtime *rt, weft_task *t) {
+bool weft__owned_complete(weft_runtime *rt, weft_task *t) {
     weft_owned_tasks *o = &rt->owned;
-    pthread_mutex_lock(&o->lock);
+    rt_spin_lock(&o->lock);
     bool was = listed(t);
     if (was) unlink_locked(o, t);
-    pthread_mutex_unlock(&o->lock);
+    counter_add(&rt->stats.tasks_completed, 1); /* one writer at a time: the lock holder */
+    rt_spin_unlock(&o->lock);
     return was;
 }
 
 void weft__owned_close_and_shutdown(weft_runtime *rt) {
     weft_owned_tasks *o = &rt->owned;
     for (;;) {
-        pthread_mutex_lock(&o->lock);
+        rt_spin_lock(&o->lock);
         o->closed = true;
         weft_task *t = o->head;
         if (t) unlink_locked(o, t);
-        pthread_mutex_unlock(&o->lock);
+        rt_spin_unlock(&o->lock);
         if (!t) return;
         /* We took the owned-list reference with the task. If we now own the
          * task, completing it releases that reference; a task running

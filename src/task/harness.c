@@ -13,11 +13,12 @@ void weft__task_dealloc(weft_task *t) {
 }
 
 /* Publishes the result and tells the join handle; releases the owned-list
- * reference (if this call removed it) and the running reference. */
+ * reference (if this call unlisted the task) and the running reference.
+ * The task leaves the owned list (and is counted) before COMPLETE is
+ * published, so whoever sees it complete sees it counted. */
 static void complete(weft_task *t) {
     weft_runtime *rt = t->rt;
-    /* Counted before anyone can observe the completion. */
-    counter_add_shared(&rt->stats.tasks_completed, 1);
+    bool listed = weft__owned_complete(rt, t);
     uint64_t s = transition_to_complete(&t->state);
     if ((s & ST_JOIN_INTEREST) && (s & ST_JOIN_WAKER)) {
         weft_waker_wake_by_ref(&t->join_waker);
@@ -25,7 +26,6 @@ static void complete(weft_task *t) {
         /* The handle was dropped while we woke it: the waker is ours to drop. */
         if (!(after & ST_JOIN_INTEREST)) weft_waker_drop(weft_waker_take(&t->join_waker));
     }
-    bool listed = weft__owned_remove(rt, t);
     if (transition_to_terminal(&t->state, listed ? 2 : 1)) weft__task_dealloc(t);
 }
 

@@ -13,11 +13,21 @@ static void release(weft_join_handle *h) {
     if (!t) return;
     h->task = NULL;
     if (drop_join_handle_fast(&t->state)) return;
-    uint64_t prev = transition_to_join_handle_dropped(&t->state);
-    /* Unless the task completed with the waker published (then the task
-     * side drops it), the waker slot is ours. */
-    if (!((prev & ST_COMPLETE) && (prev & ST_JOIN_WAKER)))
-        weft_waker_drop(weft_waker_take(&t->join_waker));
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+    if (!(s & ST_JOIN_WAKER)) {
+        /* Only the handle sets JOIN_WAKER, so the slot stays ours: empty it
+         * while we still hold our reference, then drop interest and the
+         * reference in one CAS. */
+        weft_waker w = weft_waker_take(&t->join_waker);
+        uint64_t prev = transition_to_join_handle_dropped(&t->state);
+        weft_waker_drop(w);
+        if (st_refs(prev) == 1) weft__task_dealloc(t);
+        return;
+    }
+    /* Published: if the task has not completed, the slot comes back to us;
+     * if it has, the task side drops it. Keep the reference until then. */
+    uint64_t prev = transition_to_join_interest_dropped(&t->state);
+    if (!(prev & ST_COMPLETE)) weft_waker_drop(weft_waker_take(&t->join_waker));
     weft__task_drop_ref(t);
 }
 
@@ -36,6 +46,17 @@ static bool register_waker(weft_task *t, const weft_waker *w) {
     return false;
 }
 
+/* Most outputs are a word or two: copy those inline, not through memcpy. */
+static inline void copy_output(void *dst, const unsigned char *src, uint32_t size) {
+    switch (size) {
+    case 0: return;
+    case 4: memcpy(dst, src, 4); return;
+    case 8: memcpy(dst, src, 8); return;
+    case 16: memcpy(dst, src, 16); return;
+    default: memcpy(dst, src, size); return;
+    }
+}
+
 static weft_poll join_handle_poll(weft_future *f, weft_context *cx) {
     weft_join_handle *h = (weft_join_handle *)f;
     weft_task *t = h->task;
@@ -44,8 +65,7 @@ static weft_poll join_handle_poll(weft_future *f, weft_context *cx) {
     if (register_waker(t, &cx->waker)) return WEFT_PENDING;
     /* COMPLETE was observed with acquire ordering: result and output are visible. */
     h->result = t->result;
-    if (h->result == 0 && h->out && t->out_size)
-        memcpy(h->out, t->future + t->out_offset, t->out_size);
+    if (h->result == 0 && h->out) copy_output(h->out, t->future + t->out_offset, t->out_size);
     release(h);
     return WEFT_READY;
 }

@@ -46,7 +46,6 @@ weft_task *weft__task_create(weft_runtime *rt, void *future, size_t size, size_t
         *h = (weft_join_handle){WEFT_FUTURE_INIT(&weft__join_handle_vtable), NULL, NULL, -ESHUTDOWN};
         return NULL;
     }
-    counter_add_shared(&rt->stats.tasks_spawned, 1);
     *h = (weft_join_handle){WEFT_FUTURE_INIT(&weft__join_handle_vtable), t, NULL, 0};
     return t;
 }

@@ -119,6 +119,8 @@ bool transition_to_shutdown(weft_state *st) {
 }
 
 bool drop_join_handle_fast(weft_state *st) {
+    /* A plain load first: a CAS that fails still costs a locked operation. */
+    if (atomic_load_explicit(st, memory_order_relaxed) != ST_INITIAL) return false;
     uint64_t cur = ST_INITIAL;
     uint64_t next = (ST_INITIAL - ST_REF_ONE) & ~(uint64_t)ST_JOIN_INTEREST;
     return atomic_compare_exchange_strong_explicit(st, &cur, next, memory_order_acq_rel,
@@ -126,6 +128,15 @@ bool drop_join_handle_fast(weft_state *st) {
 }
 
 uint64_t transition_to_join_handle_dropped(weft_state *st) {
+    uint64_t cur = LOAD(st), next;
+    do {
+        assert((cur & ST_JOIN_INTEREST) && !(cur & ST_JOIN_WAKER) && st_refs(cur) >= 1);
+        next = (cur & ~(uint64_t)ST_JOIN_INTEREST) - ST_REF_ONE;
+    } while (!CAS(st, &cur, next));
+    return cur;
+}
+
+uint64_t transition_to_join_interest_dropped(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     do {
         assert(cur & ST_JOIN_INTEREST);

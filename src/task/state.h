@@ -65,9 +65,14 @@ bool transition_to_notified_and_cancel(weft_state *st);
 bool transition_to_shutdown(weft_state *st);
 /* Join handle drop, fast path: only valid from ST_INITIAL. */
 bool drop_join_handle_fast(weft_state *st);
-/* Join handle drop: clears JOIN_INTEREST (and JOIN_WAKER if not complete).
- * Returns the state before the transition. */
+/* Join handle drop while JOIN_WAKER is clear (the slot is the handle's and
+ * already emptied): clears JOIN_INTEREST and drops the handle's reference
+ * in one CAS. Returns the state before (free the task if it had 1 ref). */
 uint64_t transition_to_join_handle_dropped(weft_state *st);
+/* Join handle drop while its waker is published: clears JOIN_INTEREST (and
+ * JOIN_WAKER if not complete, handing the slot back to the handle), keeping
+ * the handle's reference. Returns the state before the transition. */
+uint64_t transition_to_join_interest_dropped(weft_state *st);
 /* Join handle publishes its waker: false if the task completed meanwhile. */
 bool set_join_waker(weft_state *st);
 /* Join handle takes its waker slot back: false if the task completed. */

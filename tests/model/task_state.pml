@@ -79,14 +79,14 @@ inline complete() {
     }
     if
     :: has(c_snap, JOIN_INTEREST) && has(c_snap, JOIN_WAKER) ->
-        assert(slot_full);                     /* wake the join waker: we may read the slot */
+        assert(!freed && slot_full);           /* wake the join waker: we may read the slot */
         atomic { /* unset_waker_after_complete */
             assert(has(state, COMPLETE) && has(state, JOIN_WAKER));
             state = state - JOIN_WAKER;
             c_after = state
         }
         if
-        :: !has(c_after, JOIN_INTEREST) -> assert(slot_full); slot_full = false
+        :: !has(c_after, JOIN_INTEREST) -> assert(!freed && slot_full); slot_full = false
         :: else -> skip
         fi
     :: else -> skip
@@ -230,7 +230,7 @@ proctype Handle() {
                 :: else -> prev = 0
                 fi }
             if
-            :: prev == 0 -> slot_full = false        /* completed meanwhile: take it back */
+            :: prev == 0 -> assert(!freed); slot_full = false   /* completed meanwhile: take it back */
             :: else -> skip
             fi
         :: atomic { has(state, COMPLETE) ->
@@ -254,28 +254,44 @@ proctype Handle() {
 #endif
     :: true -> break
     od;
-    /* drop: drop_join_handle_fast, else transition_to_join_handle_dropped */
-    atomic {
+    /* drop (join_handle.c: release) */
+    atomic { /* drop_join_handle_fast */
         assert(!freed && has(state, JOIN_INTEREST));
-        prev = state;
         if
-        :: state == INITIAL -> state = state - REF_ONE - JOIN_INTEREST
-        :: else ->
-            state = state - JOIN_INTEREST;
-            if
-            :: !has(state, COMPLETE) && has(state, JOIN_WAKER) -> state = state - JOIN_WAKER
-            :: else -> skip
-            fi
+        :: state == INITIAL -> state = state - REF_ONE - JOIN_INTEREST; prev = -1
+        :: else -> prev = 0
         fi }
     if
-    :: prev == INITIAL -> skip
+    :: prev == -1 -> skip
     :: else ->
         if
-        :: !(has(prev, COMPLETE) && has(prev, JOIN_WAKER)) ->
-            slot_full = false                      /* the slot is ours: drop its waker */
-        :: else -> skip                            /* the task side drops it */
-        fi;
-        atomic { ref_dec_maybe_free() }
+        :: atomic { !has(state, JOIN_WAKER) ->
+               /* the slot is ours: empty it first, then interest and
+                * reference go in one CAS (transition_to_join_handle_dropped) */
+               assert(!freed); slot_full = false }
+            atomic {
+                assert(!has(state, JOIN_WAKER) && refs(state) >= 1);
+                prev = state;
+                state = state - JOIN_INTEREST - REF_ONE;
+                if
+                :: refs(prev) == 1 -> dealloc()
+                :: else -> skip
+                fi }
+        :: atomic { has(state, JOIN_WAKER) ->
+               /* published: clear interest, keep the reference while the
+                * slot may still be ours (transition_to_join_interest_dropped) */
+               prev = state;
+               state = state - JOIN_INTEREST;
+               if
+               :: !has(state, COMPLETE) -> state = state - JOIN_WAKER
+               :: else -> skip
+               fi }
+            if
+            :: !has(prev, COMPLETE) -> assert(!freed); slot_full = false
+            :: else -> skip                         /* the task side drops it */
+            fi;
+            atomic { ref_dec_maybe_free() }
+        fi
     fi;
     handle_done = true
 }
