@@ -40,7 +40,7 @@ static inline void counter_add_shared(weft_counter *c, uint64_t n) {
 
 /* Every task of a runtime, so that shutdown can drop the unfinished ones. */
 typedef struct weft_owned_tasks {
-    weft_rt_spinlock lock;
+    weft_spinlock lock;
     weft_task *head;
     bool closed;
     size_t count;

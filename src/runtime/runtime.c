@@ -89,7 +89,7 @@ void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
     rt->ops = ops;
     atomic_init(&rt->refs, 1);
     atomic_init(&rt->shutting_down, false);
-    rt_spin_init(&rt->owned.lock);
+    spin_init(&rt->owned.lock);
     rt->opts = *opts;
     rt->origin_ms = weft_clock_ms();
     blocking_pool_init(&rt->blocking, opts->max_blocking);
@@ -109,7 +109,7 @@ void weft__runtime_unref(weft_runtime *rt) {
 
 bool weft__owned_insert(weft_runtime *rt, weft_task *t) {
     weft_owned_tasks *o = &rt->owned;
-    rt_spin_lock(&o->lock);
+    spin_lock(&o->lock);
     bool ok = !o->closed;
     if (ok) {
         t->owned_prev = NULL;
@@ -119,7 +119,7 @@ bool weft__owned_insert(weft_runtime *rt, weft_task *t) {
         o->count++;
         counter_add(&rt->stats.tasks_spawned, 1); /* one writer at a time: the lock holder */
     }
-    rt_spin_unlock(&o->lock);
+    spin_unlock(&o->lock);
     return ok;
 }
 
@@ -136,22 +136,22 @@ static void unlink_locked(weft_owned_tasks *o, weft_task *t) {
 
 bool weft__owned_complete(weft_runtime *rt, weft_task *t) {
     weft_owned_tasks *o = &rt->owned;
-    rt_spin_lock(&o->lock);
+    spin_lock(&o->lock);
     bool was = listed(t);
     if (was) unlink_locked(o, t);
     counter_add(&rt->stats.tasks_completed, 1); /* one writer at a time: the lock holder */
-    rt_spin_unlock(&o->lock);
+    spin_unlock(&o->lock);
     return was;
 }
 
 void weft__owned_close_and_shutdown(weft_runtime *rt) {
     weft_owned_tasks *o = &rt->owned;
     for (;;) {
-        rt_spin_lock(&o->lock);
+        spin_lock(&o->lock);
         o->closed = true;
         weft_task *t = o->head;
         if (t) unlink_locked(o, t);
-        rt_spin_unlock(&o->lock);
+        spin_unlock(&o->lock);
         if (!t) return;
         /* We took the owned-list reference with the task. If we now own the
          * task, completing it releases that reference; a task running

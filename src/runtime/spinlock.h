@@ -1,37 +1,42 @@
 /*
- * A test-and-test-and-set spinlock for very short critical sections (a few
- * pointer writes). Unlock is a plain release store, so an uncontended
- * lock/unlock pair costs one atomic exchange instead of the two locked
- * operations of a pthread mutex. Spins politely and yields the CPU if the
- * holder was preempted.
+ * The library's spinlock: test-and-test-and-set, for critical sections of a
+ * few dozen instructions (list links, counters, one message copy) that never
+ * call user code, never wake and never allocate. The uncontended path is one
+ * exchange and one plain release store — half the locked operations of a
+ * pthread mutex. A waiter that keeps finding it taken yields the CPU (the
+ * holder may have been preempted on a crowded machine).
  */
 #ifndef WEFT_RUNTIME_SPINLOCK_H
 #define WEFT_RUNTIME_SPINLOCK_H
 
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 
-typedef struct weft_rt_spinlock {
-    atomic_bool held;
-} weft_rt_spinlock;
+#include "weft/future.h"
+#include "weft/spinlock.h"
 
-static inline void rt_spin_init(weft_rt_spinlock *l) { atomic_init(&l->held, false); }
-
-static inline void rt_spin_lock(weft_rt_spinlock *l) {
-    for (unsigned spins = 0;; spins++) {
-        if (!atomic_exchange_explicit(&l->held, true, memory_order_acquire)) return;
-        while (atomic_load_explicit(&l->held, memory_order_relaxed)) {
-            if (++spins % 64 == 0) sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
-            else __builtin_ia32_pause();
+#define weft__cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define weft__cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define weft__cpu_relax() ((void)0)
 #endif
-        }
-    }
+
+void weft__spin_lock_slow(weft_spinlock *l);
+
+static inline void spin_init(weft_spinlock *l) { __atomic_store_n(&l->locked, 0, __ATOMIC_RELAXED); }
+
+static inline void spin_lock(weft_spinlock *l) {
+    if (WEFT_LIKELY(!__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))) return;
+    weft__spin_lock_slow(l);
 }
 
-static inline void rt_spin_unlock(weft_rt_spinlock *l) {
-    atomic_store_explicit(&l->held, false, memory_order_release);
+static inline bool spin_trylock(weft_spinlock *l) {
+    return !__atomic_load_n(&l->locked, __ATOMIC_RELAXED) &&
+           !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE);
 }
+
+static inline void spin_unlock(weft_spinlock *l) { __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE); }
 
 #endif

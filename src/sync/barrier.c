@@ -1,0 +1,93 @@
+/* Barrier: parties arrive at their first poll and queue; the n-th arrival
+ * completes the whole round (bulk release) and is the leader. A waiter
+ * dropped before its round completes un-arrives. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sync/waitq.h"
+
+void weft_barrier_init(weft_barrier *b, size_t n) {
+    spin_init(&b->lock);
+    b->n = n ? n : 1;
+    b->arrived = 0;
+    b->generation = 0;
+    wl_init(&b->waiters);
+}
+
+void weft_barrier_destroy(weft_barrier *b) {
+#if WEFT_CHECKS
+    if (!wl_empty(&b->waiters)) {
+        fprintf(stderr, "weft: misuse: barrier %p destroyed while futures wait on it\n", (void *)b);
+        abort();
+    }
+#endif
+    (void)b;
+}
+
+static weft_poll barrier_poll(weft_future *f, weft_context *cx) {
+    weft_barrier_wait *w = (weft_barrier_wait *)f;
+    weft_barrier *b = w->barrier;
+    weft_wait_node *node = &w->node;
+    if (!weft_coop_spend(cx)) return WEFT_PENDING;
+    if (node_load(node) == WN_DONE) return WEFT_READY;
+    wake_batch wb;
+    wb_init(&wb);
+    weft_waker old = WEFT_WAKER_NONE;
+    spin_lock(&b->lock);
+    uint32_t st = node_state_locked(node);
+    switch (st) {
+    case WN_DONE:
+        spin_unlock(&b->lock);
+        waker_release(weft_waker_take(&node->waker));
+        return WEFT_READY;
+    case WN_IDLE:
+        if (++b->arrived >= b->n) { /* the last party: release the round */
+            b->arrived = 0;
+            b->generation++;
+            weft__wait_release_all(&b->lock, &b->waiters, WN_DONE, &wb);
+            node_set(node, WN_DONE);
+            spin_unlock(&b->lock);
+            wb_wake(&wb);
+            w->is_leader = true;
+            return WEFT_READY;
+        }
+        node->waker = weft_waker_clone(&cx->waker);
+        wl_push_back(&b->waiters, node);
+        node_set(node, WN_QUEUED);
+        break;
+    default:
+        old = node_store_waker(node, cx);
+        break;
+    }
+    spin_unlock(&b->lock);
+    waker_release(old);
+    return WEFT_PENDING;
+}
+
+static void barrier_drop(weft_future *f) {
+    weft_barrier_wait *w = (weft_barrier_wait *)f;
+    weft_barrier *b = w->barrier;
+    weft_wait_node *node = &w->node;
+    if (node_unlinked(node_load(node))) {
+        waker_release(weft_waker_take(&node->waker));
+        return;
+    }
+    spin_lock(&b->lock);
+    if (node_state_locked(node) == WN_QUEUED) {
+        wl_unlink(node);
+        b->arrived--;
+    }
+    node_set(node, WN_IDLE);
+    spin_unlock(&b->lock);
+    waker_release(weft_waker_take(&node->waker));
+}
+
+static const weft_future_vtable barrier_vtable = {barrier_poll, barrier_drop, "weft_barrier_wait"};
+
+weft_future *weft_barrier_wait_init(weft_barrier_wait *f, weft_barrier *b) {
+    weft_future_init(&f->base, &barrier_vtable);
+    f->barrier = b;
+    f->is_leader = false;
+    node_init(&f->node);
+    return &f->base;
+}

@@ -1,0 +1,195 @@
+/* oneshot: one allocation holding the state and the value slot. The value
+ * is written by the sender before it publishes `has_value` under the lock,
+ * and read by the receiver after seeing it under the lock. */
+#include "sync/chan.h"
+
+typedef struct weft_oneshot {
+    weft_spinlock lock;
+    uint32_t refs; /* atomic: one per end */
+    uint8_t tx_alive, rx_alive, has_value, taken;
+    weft_waker rx_waker; /* the pending recv */
+    weft_waker tx_waker; /* the pending closed() */
+    size_t elem;
+    _Alignas(CHAN_ALIGN) unsigned char value[];
+} weft_oneshot;
+
+#define OS(p) ((weft_oneshot *)(void *)(p))
+
+static void oneshot_unref(weft_oneshot *o) {
+    if (!chan_unref(&o->refs)) return;
+    weft_waker_drop(o->rx_waker);
+    weft_waker_drop(o->tx_waker);
+    free(o);
+}
+
+int weft_oneshot_create(size_t elem_size, weft_oneshot_tx **tx, weft_oneshot_rx **rx) {
+    if (elem_size == 0 || elem_size > SIZE_MAX / 2) return -EINVAL;
+    weft_oneshot *o = malloc(sizeof *o + chan_align(elem_size));
+    if (!o) return -ENOMEM;
+    spin_init(&o->lock);
+    o->refs = 2;
+    o->tx_alive = o->rx_alive = 1;
+    o->has_value = o->taken = 0;
+    o->rx_waker = o->tx_waker = WEFT_WAKER_NONE;
+    o->elem = elem_size;
+    *tx = (weft_oneshot_tx *)o;
+    *rx = (weft_oneshot_rx *)o;
+    return 0;
+}
+
+int weft_oneshot_send(weft_oneshot_tx *tx, const void *msg) {
+    weft_oneshot *o = OS(tx);
+    int rc = 0;
+    spin_lock(&o->lock);
+    if (o->rx_alive) {
+        copy_elem(o->value, msg, o->elem);
+        o->has_value = 1;
+    } else {
+        rc = -WEFT_ECLOSED;
+    }
+    o->tx_alive = 0;
+    weft_waker w = weft_waker_take(&o->rx_waker);
+    weft_waker tw = weft_waker_take(&o->tx_waker);
+    spin_unlock(&o->lock);
+    weft_waker_wake(w);
+    weft_waker_drop(tw);
+    oneshot_unref(o);
+    return rc;
+}
+
+void weft_oneshot_tx_drop(weft_oneshot_tx *tx) {
+    weft_oneshot *o = OS(tx);
+    spin_lock(&o->lock);
+    o->tx_alive = 0;
+    weft_waker w = weft_waker_take(&o->rx_waker);
+    weft_waker tw = weft_waker_take(&o->tx_waker);
+    spin_unlock(&o->lock);
+    weft_waker_wake(w);
+    weft_waker_drop(tw);
+    oneshot_unref(o);
+}
+
+bool weft_oneshot_tx_is_closed(weft_oneshot_tx *tx) {
+    weft_oneshot *o = OS(tx);
+    spin_lock(&o->lock);
+    bool closed = !o->rx_alive;
+    spin_unlock(&o->lock);
+    return closed;
+}
+
+/* Takes the value (lock held): 0, -EAGAIN, -WEFT_ECLOSED. */
+static int take_locked(weft_oneshot *o, void *out) {
+    if (o->has_value && !o->taken) {
+        copy_elem(out, o->value, o->elem);
+        o->taken = 1;
+        return 0;
+    }
+    if (o->taken || !o->tx_alive) return -WEFT_ECLOSED;
+    return -EAGAIN;
+}
+
+int weft_oneshot_try_recv(weft_oneshot_rx *rx, void *out) {
+    weft_oneshot *o = OS(rx);
+    spin_lock(&o->lock);
+    int rc = take_locked(o, out);
+    spin_unlock(&o->lock);
+    return rc;
+}
+
+static weft_poll recv_poll(weft_future *f, weft_context *cx) {
+    weft_oneshot_recv *r = (weft_oneshot_recv *)f;
+    weft_oneshot *o = OS(r->rx);
+    if (!weft_coop_spend(cx)) return WEFT_PENDING;
+    weft_waker old = WEFT_WAKER_NONE;
+    spin_lock(&o->lock);
+    int rc = take_locked(o, r->out);
+    if (rc != -EAGAIN) {
+        old = weft_waker_take(&o->rx_waker);
+        spin_unlock(&o->lock);
+        weft_waker_drop(old);
+        r->result = rc;
+        return WEFT_READY;
+    }
+    if (!weft_waker_will_wake(&o->rx_waker, &cx->waker)) {
+        old = o->rx_waker;
+        o->rx_waker = weft_waker_clone(&cx->waker);
+    }
+    spin_unlock(&o->lock);
+    weft_waker_drop(old);
+    return WEFT_PENDING;
+}
+
+static void recv_drop(weft_future *f) {
+    weft_oneshot *o = OS(((weft_oneshot_recv *)f)->rx);
+    spin_lock(&o->lock);
+    weft_waker w = weft_waker_take(&o->rx_waker);
+    spin_unlock(&o->lock);
+    weft_waker_drop(w);
+}
+
+static const weft_future_vtable recv_vtable = {recv_poll, recv_drop, "weft_oneshot_recv"};
+
+weft_future *weft_oneshot_recv_init(weft_oneshot_recv *f, weft_oneshot_rx *rx, void *out) {
+    weft_future_init(&f->base, &recv_vtable);
+    f->rx = rx;
+    f->out = out;
+    f->result = 0;
+    return &f->base;
+}
+
+void weft_oneshot_rx_close(weft_oneshot_rx *rx) {
+    weft_oneshot *o = OS(rx);
+    spin_lock(&o->lock);
+    o->rx_alive = 0;
+    weft_waker tw = weft_waker_take(&o->tx_waker);
+    spin_unlock(&o->lock);
+    weft_waker_wake(tw);
+}
+
+void weft_oneshot_rx_drop(weft_oneshot_rx *rx) {
+    weft_oneshot *o = OS(rx);
+    spin_lock(&o->lock);
+    o->rx_alive = 0;
+    weft_waker tw = weft_waker_take(&o->tx_waker);
+    weft_waker w = weft_waker_take(&o->rx_waker);
+    spin_unlock(&o->lock);
+    weft_waker_wake(tw);
+    weft_waker_drop(w);
+    oneshot_unref(o);
+}
+
+static weft_poll closed_poll(weft_future *f, weft_context *cx) {
+    weft_oneshot *o = OS(((weft_oneshot_closed *)f)->tx);
+    if (!weft_coop_spend(cx)) return WEFT_PENDING;
+    weft_waker old = WEFT_WAKER_NONE;
+    spin_lock(&o->lock);
+    if (!o->rx_alive) {
+        old = weft_waker_take(&o->tx_waker);
+        spin_unlock(&o->lock);
+        weft_waker_drop(old);
+        return WEFT_READY;
+    }
+    if (!weft_waker_will_wake(&o->tx_waker, &cx->waker)) {
+        old = o->tx_waker;
+        o->tx_waker = weft_waker_clone(&cx->waker);
+    }
+    spin_unlock(&o->lock);
+    weft_waker_drop(old);
+    return WEFT_PENDING;
+}
+
+static void closed_drop(weft_future *f) {
+    weft_oneshot *o = OS(((weft_oneshot_closed *)f)->tx);
+    spin_lock(&o->lock);
+    weft_waker w = weft_waker_take(&o->tx_waker);
+    spin_unlock(&o->lock);
+    weft_waker_drop(w);
+}
+
+static const weft_future_vtable closed_vtable = {closed_poll, closed_drop, "weft_oneshot_closed"};
+
+weft_future *weft_oneshot_closed_init(weft_oneshot_closed *f, weft_oneshot_tx *tx) {
+    weft_future_init(&f->base, &closed_vtable);
+    f->tx = tx;
+    return &f->base;
+}

@@ -1,0 +1,220 @@
+/*
+ * watch: one value slot with a version number. Each receiver remembers the
+ * version it saw last; changed() waits until the version moves. Every send
+ * re-arms the waiting changed() futures (bulk release to IDLE); they then
+ * compare versions again.
+ */
+#include "sync/chan.h"
+
+typedef struct weft_watch {
+    weft_spinlock lock;
+    uint32_t refs; /* atomic: the sender and each receiver */
+    uint8_t tx_alive;
+    size_t receivers;
+    uint64_t version;
+    size_t elem;
+    weft_wait_link waiting;
+    _Alignas(CHAN_ALIGN) unsigned char value[];
+} weft_watch;
+
+struct weft_watch_rx {
+    weft_watch *chan;
+    uint64_t seen; /* under chan->lock */
+};
+
+#define WT(p) ((weft_watch *)(void *)(p))
+
+static void watch_unref(weft_watch *c) {
+    if (chan_unref(&c->refs)) free(c);
+}
+
+static weft_watch_rx *new_rx(weft_watch *c, const weft_watch_rx *from) {
+    weft_watch_rx *rx = malloc(sizeof *rx);
+    if (!rx) return NULL;
+    chan_ref(&c->refs);
+    rx->chan = c;
+    spin_lock(&c->lock);
+    c->receivers++;
+    rx->seen = from ? from->seen : c->version;
+    spin_unlock(&c->lock);
+    return rx;
+}
+
+int weft_watch_create(size_t elem_size, const void *initial, weft_watch_tx **tx, weft_watch_rx **rx) {
+    if (elem_size == 0 || elem_size > SIZE_MAX / 2) return -EINVAL;
+    weft_watch *c = malloc(sizeof *c + chan_align(elem_size));
+    if (!c) return -ENOMEM;
+    spin_init(&c->lock);
+    c->refs = 1;
+    c->tx_alive = 1;
+    c->receivers = 0;
+    c->version = 0;
+    c->elem = elem_size;
+    wl_init(&c->waiting);
+    if (initial) memcpy(c->value, initial, elem_size);
+    else memset(c->value, 0, elem_size);
+    *tx = (weft_watch_tx *)c;
+    if (rx) {
+        *rx = new_rx(c, NULL);
+        if (!*rx) {
+            free(c);
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Publishes a new version and re-arms the waiters (lock held, released). */
+static void publish_and_unlock(weft_watch *c) {
+    wake_batch wb;
+    wb_init(&wb);
+    c->version++;
+    weft__wait_release_all(&c->lock, &c->waiting, WN_IDLE, &wb);
+    spin_unlock(&c->lock);
+    wb_wake(&wb);
+}
+
+int weft_watch_send(weft_watch_tx *tx, const void *value) {
+    weft_watch *c = WT(tx);
+    spin_lock(&c->lock);
+    if (c->receivers == 0) {
+        spin_unlock(&c->lock);
+        return -WEFT_ECLOSED;
+    }
+    copy_elem(c->value, value, c->elem);
+    publish_and_unlock(c);
+    return 0;
+}
+
+void weft_watch_send_replace(weft_watch_tx *tx, const void *value, void *old) {
+    weft_watch *c = WT(tx);
+    spin_lock(&c->lock);
+    if (old) copy_elem(old, c->value, c->elem);
+    copy_elem(c->value, value, c->elem);
+    publish_and_unlock(c);
+}
+
+void weft_watch_send_modify(weft_watch_tx *tx, bool (*fn)(void *value, void *arg), void *arg) {
+    weft_watch *c = WT(tx);
+    spin_lock(&c->lock);
+    if (fn(c->value, arg)) publish_and_unlock(c);
+    else spin_unlock(&c->lock);
+}
+
+void weft_watch_tx_borrow(weft_watch_tx *tx, void *out) {
+    weft_watch *c = WT(tx);
+    spin_lock(&c->lock);
+    copy_elem(out, c->value, c->elem);
+    spin_unlock(&c->lock);
+}
+
+weft_watch_rx *weft_watch_subscribe(weft_watch_tx *tx) { return new_rx(WT(tx), NULL); }
+
+size_t weft_watch_receiver_count(weft_watch_tx *tx) {
+    weft_watch *c = WT(tx);
+    spin_lock(&c->lock);
+    size_t n = c->receivers;
+    spin_unlock(&c->lock);
+    return n;
+}
+
+void weft_watch_tx_drop(weft_watch_tx *tx) {
+    weft_watch *c = WT(tx);
+    wake_batch wb;
+    wb_init(&wb);
+    spin_lock(&c->lock);
+    c->tx_alive = 0;
+    weft__wait_release_all(&c->lock, &c->waiting, WN_IDLE, &wb);
+    spin_unlock(&c->lock);
+    wb_wake(&wb);
+    watch_unref(c);
+}
+
+void weft_watch_borrow(weft_watch_rx *rx, void *out) {
+    weft_watch *c = rx->chan;
+    spin_lock(&c->lock);
+    copy_elem(out, c->value, c->elem);
+    spin_unlock(&c->lock);
+}
+
+void weft_watch_borrow_and_update(weft_watch_rx *rx, void *out) {
+    weft_watch *c = rx->chan;
+    spin_lock(&c->lock);
+    copy_elem(out, c->value, c->elem);
+    rx->seen = c->version;
+    spin_unlock(&c->lock);
+}
+
+int weft_watch_has_changed(weft_watch_rx *rx) {
+    weft_watch *c = rx->chan;
+    spin_lock(&c->lock);
+    int rc = rx->seen != c->version ? 1 : c->tx_alive ? 0 : -WEFT_ECLOSED;
+    spin_unlock(&c->lock);
+    return rc;
+}
+
+weft_watch_rx *weft_watch_rx_clone(weft_watch_rx *rx) { return new_rx(rx->chan, rx); }
+
+void weft_watch_rx_drop(weft_watch_rx *rx) {
+    weft_watch *c = rx->chan;
+    spin_lock(&c->lock);
+    c->receivers--;
+    spin_unlock(&c->lock);
+    free(rx);
+    watch_unref(c);
+}
+
+static weft_poll changed_poll(weft_future *f, weft_context *cx) {
+    weft_watch_changed *w = (weft_watch_changed *)f;
+    weft_watch *c = w->rx->chan;
+    weft_wait_node *node = &w->node;
+    if (!weft_coop_spend(cx)) return WEFT_PENDING;
+    weft_waker old = WEFT_WAKER_NONE;
+    spin_lock(&c->lock);
+    uint32_t st = node_state_locked(node);
+    if (w->rx->seen != c->version || !c->tx_alive) {
+        int rc = 0;
+        if (w->rx->seen != c->version) w->rx->seen = c->version;
+        else rc = -WEFT_ECLOSED;
+        if (st == WN_QUEUED) wl_unlink(node);
+        node_set(node, WN_IDLE);
+        spin_unlock(&c->lock);
+        waker_release(weft_waker_take(&node->waker));
+        w->result = rc;
+        return WEFT_READY;
+    }
+    if (st == WN_QUEUED) {
+        old = node_store_waker(node, cx);
+    } else {
+        old = weft_waker_take(&node->waker);
+        node->waker = weft_waker_clone(&cx->waker);
+        wl_push_back(&c->waiting, node);
+        node_set(node, WN_QUEUED);
+    }
+    spin_unlock(&c->lock);
+    waker_release(old);
+    return WEFT_PENDING;
+}
+
+static void changed_drop(weft_future *f) {
+    weft_watch_changed *w = (weft_watch_changed *)f;
+    weft_watch *c = w->rx->chan;
+    weft_wait_node *node = &w->node;
+    if (!node_unlinked(node_load(node))) {
+        spin_lock(&c->lock);
+        if (node_state_locked(node) == WN_QUEUED) wl_unlink(node);
+        node_set(node, WN_IDLE);
+        spin_unlock(&c->lock);
+    }
+    waker_release(weft_waker_take(&node->waker));
+}
+
+static const weft_future_vtable changed_vtable = {changed_poll, changed_drop, "weft_watch_changed"};
+
+weft_future *weft_watch_changed_init(weft_watch_changed *f, weft_watch_rx *rx) {
+    weft_future_init(&f->base, &changed_vtable);
+    f->rx = rx;
+    f->result = 0;
+    node_init(&f->node);
+    return &f->base;
+}
