@@ -1,0 +1,3 @@
+module weft/bench/peers/go_echo
+
+go 1.19
