@@ -170,14 +170,7 @@ static weft_poll recv_poll(weft_future *f, weft_context *cx) {
         r->result = rc;
         return WEFT_READY;
     }
-    if (st == WN_QUEUED) {
-        old = node_store_waker(node, cx);
-    } else {
-        old = weft_waker_take(&node->waker); /* left over from a re-arm */
-        node->waker = weft_waker_clone(&cx->waker);
-        wl_push_back(&c->waiting, node);
-        node_set(node, WN_QUEUED);
-    }
+    old = node_park_locked(&c->waiting, node, cx);
     spin_unlock(&c->lock);
     waker_release(old);
     return WEFT_PENDING;
@@ -185,15 +178,7 @@ static weft_poll recv_poll(weft_future *f, weft_context *cx) {
 
 static void recv_drop(weft_future *f) {
     weft_broadcast_recv *r = (weft_broadcast_recv *)f;
-    weft_broadcast *c = r->rx->chan;
-    weft_wait_node *node = &r->node;
-    if (!node_unlinked(node_load(node))) {
-        spin_lock(&c->lock);
-        if (node_state_locked(node) == WN_QUEUED) wl_unlink(node);
-        node_set(node, WN_IDLE);
-        spin_unlock(&c->lock);
-    }
-    waker_release(weft_waker_take(&node->waker));
+    node_cancel(&r->rx->chan->lock, &r->node);
 }
 
 static const weft_future_vtable recv_vtable = {recv_poll, recv_drop, "weft_broadcast_recv"};

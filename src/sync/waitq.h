@@ -154,6 +154,36 @@ static inline weft_waker node_store_waker(weft_wait_node *n, const weft_context 
 }
 
 /*
+ * Under the lock: parks `n` on `list` with the waker of `cx` — refreshes the
+ * waker if it is already queued, else queues it. Returns the waker it
+ * replaced, for the caller to drop after unlocking.
+ */
+static inline weft_waker node_park_locked(weft_wait_link *list, weft_wait_node *n,
+                                          const weft_context *cx) {
+    if (node_state_locked(n) == WN_QUEUED) return node_store_waker(n, cx);
+    weft_waker old = weft_waker_take(&n->waker); /* left over from a re-arm */
+    n->waker = weft_waker_clone(&cx->waker);
+    wl_push_back(list, n);
+    node_set(n, WN_QUEUED);
+    return old;
+}
+
+/*
+ * The drop of a waiting future that holds nothing to hand on: leaves the
+ * list if it is queued (the state is read without the lock first, so an
+ * idle node costs no lock) and releases its waker.
+ */
+static inline void node_cancel(weft_spinlock *lock, weft_wait_node *n) {
+    if (!node_unlinked(node_load(n))) {
+        spin_lock(lock);
+        if (node_state_locked(n) == WN_QUEUED) wl_unlink(n);
+        node_set(n, WN_IDLE);
+        spin_unlock(lock);
+    }
+    weft_waker_drop(weft_waker_take(&n->waker));
+}
+
+/*
  * Bulk release: every node now in `list` gets final state `state`
  * (WN_DONE, WN_CLOSED or WN_IDLE) and is woken. Called and returns with the
  * lock held; unlocks in between to wake full batches, so nodes that join

@@ -183,14 +183,7 @@ static weft_poll changed_poll(weft_future *f, weft_context *cx) {
         w->result = rc;
         return WEFT_READY;
     }
-    if (st == WN_QUEUED) {
-        old = node_store_waker(node, cx);
-    } else {
-        old = weft_waker_take(&node->waker);
-        node->waker = weft_waker_clone(&cx->waker);
-        wl_push_back(&c->waiting, node);
-        node_set(node, WN_QUEUED);
-    }
+    old = node_park_locked(&c->waiting, node, cx);
     spin_unlock(&c->lock);
     waker_release(old);
     return WEFT_PENDING;
@@ -198,15 +191,7 @@ static weft_poll changed_poll(weft_future *f, weft_context *cx) {
 
 static void changed_drop(weft_future *f) {
     weft_watch_changed *w = (weft_watch_changed *)f;
-    weft_watch *c = w->rx->chan;
-    weft_wait_node *node = &w->node;
-    if (!node_unlinked(node_load(node))) {
-        spin_lock(&c->lock);
-        if (node_state_locked(node) == WN_QUEUED) wl_unlink(node);
-        node_set(node, WN_IDLE);
-        spin_unlock(&c->lock);
-    }
-    waker_release(weft_waker_take(&node->waker));
+    node_cancel(&w->rx->chan->lock, &w->node);
 }
 
 static const weft_future_vtable changed_vtable = {changed_poll, changed_drop, "weft_watch_changed"};
