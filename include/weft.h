@@ -7,6 +7,8 @@
 #include "weft/task.h"
 #include "weft/runtime.h"
 #include "weft/time.h"
+#include "weft/io.h"
+#include "weft/net.h"
 #include "weft/sync.h"
 #include "weft/channel.h"
 #include "weft/joinset.h"

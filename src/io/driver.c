@@ -1,13 +1,21 @@
-/* Backend selection and the park/unpark handshake. The handshake avoids a
- * system call per remote wake: only a wake that finds the thread PARKED
+/* Backend selection, the park/unpark handshake, and the registration
+ * bookkeeping (live list, deferred release, shutdown). The handshake avoids
+ * a system call per remote wake: only a wake that finds the thread PARKED
  * writes to the wakeup channel. */
 #include "io/driver.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "io/registration.h"
+#include "runtime/rt.h"
 
 enum { PARK_EMPTY = 0, PARK_PARKED = 1, PARK_NOTIFIED = 2 };
+
+/* Freed registrations kept for reuse (no malloc per connection). */
+#define REG_CACHE_MAX 1024
 
 static const weft_driver_backend *pick(weft_io_backend which) {
     if (which == WEFT_IO_DEFAULT) {
@@ -17,7 +25,7 @@ static const weft_driver_backend *pick(weft_io_backend which) {
     }
     switch (which) {
     case WEFT_IO_EPOLL: return &weft__epoll_backend;
-    case WEFT_IO_POLL: return NULL; /* not built yet */
+    case WEFT_IO_POLL: return &weft__poll_backend;
     default: return NULL;
     }
 }
@@ -26,20 +34,113 @@ int weft_driver_init(weft_driver *d, weft_io_backend which) {
     memset(d, 0, sizeof *d);
     d->poll_fd = d->wake_fd[0] = d->wake_fd[1] = -1;
     atomic_init(&d->park_state, PARK_EMPTY);
+    atomic_init(&d->registrations, 0);
+    atomic_init(&d->pending_count, 0);
     d->backend = pick(which);
     if (!d->backend) return -ENOTSUP;
-    return d->backend->init(d);
+    pthread_mutex_init(&d->reg_lock, NULL);
+    int err = d->backend->init(d);
+    if (err) {
+        pthread_mutex_destroy(&d->reg_lock);
+        d->backend = NULL;
+        return err;
+    }
+    d->lock_init = true;
+    return 0;
+}
+
+/* Frees a list of registrations linked through `next`; returns how many. */
+static size_t free_list(weft_io_reg *r) {
+    size_t n = 0;
+    while (r) {
+        weft_io_reg *next = r->next;
+        free(r);
+        r = next;
+        n++;
+    }
+    return n;
 }
 
 void weft_driver_shutdown(weft_driver *d) {
-    if (d->backend) d->backend->shutdown(d);
+    if (!d->backend) return;
+    pthread_mutex_lock(&d->reg_lock);
+    d->shut_down = true;
+    size_t n = atomic_load_explicit(&d->registrations, memory_order_relaxed);
+    weft_waker *wakers = n ? malloc(2 * n * sizeof *wakers) : NULL;
+    size_t nw = 0;
+    weft_runtime *rt = NULL;
+    /* Live registrations belong to objects that will close them later;
+     * they are unlisted now and freed by that close. */
+    for (weft_io_reg *r = d->live; r; r = r->next) {
+        r->listed = false;
+        atomic_fetch_or_explicit(&r->state, REG_SHUTDOWN, memory_order_seq_cst);
+        d->backend->del(d, r);
+        weft__reg_lock(r);
+        weft_waker a = weft_waker_take(&r->reader), b = weft_waker_take(&r->writer);
+        weft__reg_unlock(r);
+        if (wakers && nw + 2 <= 2 * n) {
+            wakers[nw++] = a;
+            wakers[nw++] = b;
+        } else {
+            weft_waker_drop(a);
+            weft_waker_drop(b);
+        }
+    }
+    d->live = NULL;
+    atomic_store_explicit(&d->registrations, 0, memory_order_relaxed);
+    weft_io_reg *pending = d->pending;
+    if (pending) rt = pending->rt;
+    d->pending = NULL;
+    atomic_store_explicit(&d->pending_count, 0, memory_order_relaxed);
+    size_t unrefs = free_list(pending);
+    free_list(d->cache);
+    d->cache = NULL;
+    d->cache_len = 0;
+    d->backend->shutdown(d);
+    pthread_mutex_unlock(&d->reg_lock);
+    for (size_t i = 0; i < nw; i++) weft_waker_wake(wakers[i]);
+    free(wakers);
+    /* Not the last references: the runtime's user handle is still held. */
+    while (unrefs--) weft__runtime_unref(rt);
 }
 
 void weft_driver_free(weft_driver *d) {
-    if (d->backend) d->backend->free_wakeup(d);
+    if (!d->backend) return;
+    d->backend->free_wakeup(d);
+    free_list(d->cache);
+    d->cache = NULL;
+    if (d->lock_init) pthread_mutex_destroy(&d->reg_lock);
+    d->lock_init = false;
+}
+
+/* Frees the registrations deregistered before this turn: every event that
+ * could name them was dispatched by an earlier wait. Driver thread. */
+static void release_pending(weft_driver *d) {
+    pthread_mutex_lock(&d->reg_lock);
+    weft_io_reg *r = d->pending;
+    d->pending = NULL;
+    atomic_store_explicit(&d->pending_count, 0, memory_order_relaxed);
+    weft_runtime *rt = r ? r->rt : NULL;
+    size_t n = 0;
+    while (r) {
+        weft_io_reg *next = r->next;
+        if (d->cache_len < REG_CACHE_MAX) {
+            r->next = d->cache;
+            d->cache = r;
+            d->cache_len++;
+        } else {
+            free(r);
+        }
+        r = next;
+        n++;
+    }
+    pthread_mutex_unlock(&d->reg_lock);
+    /* Never the last reference: the runtime is running. */
+    while (n--) weft__runtime_unref(rt);
 }
 
 void weft_driver_park(weft_driver *d, int timeout_ms) {
+    if (atomic_load_explicit(&d->pending_count, memory_order_relaxed)) release_pending(d);
     if (timeout_ms != 0) {
         int expect = PARK_EMPTY;
         if (!atomic_compare_exchange_strong(&d->park_state, &expect, PARK_PARKED)) {
@@ -54,4 +155,94 @@ void weft_driver_park(weft_driver *d, int timeout_ms) {
 
 void weft_driver_unpark(weft_driver *d) {
     if (atomic_exchange(&d->park_state, PARK_NOTIFIED) == PARK_PARKED) d->backend->wakeup(d);
+}
+
+/* ---- registrations ------------------------------------------------------- */
+
+weft_driver *weft__runtime_driver(weft_runtime *rt) { return rt->ops->driver(rt); }
+
+int weft__io_register(weft_runtime *rt, int fd, uint32_t initial, weft_io_reg **out) {
+    *out = NULL;
+    if (!rt) rt = weft_runtime_current();
+    if (!rt || fd < 0) return -EINVAL;
+    weft_driver *d = weft__runtime_driver(rt);
+    if (!d || !d->backend) return -EINVAL;
+    int err = 0;
+    pthread_mutex_lock(&d->reg_lock);
+    if (d->shut_down) {
+        err = -ESHUTDOWN;
+        goto out;
+    }
+    weft_io_reg *r = d->cache;
+    if (r) {
+        d->cache = r->next;
+        d->cache_len--;
+    } else if (!(r = malloc(sizeof *r))) {
+        err = -ENOMEM;
+        goto out;
+    }
+    atomic_init(&r->state, (uint64_t)(initial & REG_READY_MASK));
+    atomic_init(&r->lock, 0);
+    atomic_init(&r->users, 1);
+    r->reader = r->writer = WEFT_WAKER_NONE;
+    r->driver = d;
+    r->rt = rt;
+    r->fd = fd;
+    r->poll_index = -1;
+    r->close_fd = true;
+    err = d->backend->add(d, r);
+    if (err) {
+        r->next = d->cache;
+        d->cache = r;
+        d->cache_len++;
+        goto out;
+    }
+    r->prev = NULL;
+    r->next = d->live;
+    if (d->live) d->live->prev = r;
+    d->live = r;
+    r->listed = true;
+    atomic_fetch_add_explicit(&d->registrations, 1, memory_order_relaxed);
+    weft__runtime_ref(rt);
+    *out = r;
+out:
+    pthread_mutex_unlock(&d->reg_lock);
+    return err;
+}
+
+void weft__io_deregister(weft_io_reg *r) {
+    weft_driver *d = r->driver;
+    /* Release the wakers first: nothing will wait on this any more. */
+    weft__reg_lock(r);
+    weft_waker a = weft_waker_take(&r->reader), b = weft_waker_take(&r->writer);
+    weft__reg_unlock(r);
+    weft_waker_drop(a);
+    weft_waker_drop(b);
+
+    int fd = r->close_fd ? r->fd : -1;
+    weft_runtime *rt = r->rt;
+    pthread_mutex_lock(&d->reg_lock);
+    if (r->listed) {
+        d->backend->del(d, r);
+        if (r->prev) r->prev->next = r->next;
+        else d->live = r->next;
+        if (r->next) r->next->prev = r->prev;
+        r->listed = false;
+        r->next = d->pending;
+        d->pending = r;
+        atomic_fetch_add_explicit(&d->pending_count, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&d->registrations, 1, memory_order_relaxed);
+        pthread_mutex_unlock(&d->reg_lock);
+        if (fd >= 0) close(fd);
+        return;
+    }
+    /* The driver shut down: no event can name it any more. */
+    pthread_mutex_unlock(&d->reg_lock);
+    if (fd >= 0) close(fd);
+    free(r);
+    weft__runtime_unref(rt); /* may free the runtime (and `d`) */
+}
+
+void weft__io_unshare(weft_io_reg *r) {
+    if (atomic_fetch_sub_explicit(&r->users, 1, memory_order_acq_rel) == 1) weft__io_deregister(r);
 }

@@ -27,6 +27,8 @@ typedef struct weft_sched_ops {
     void (*free)(weft_runtime *rt);
     /* The timing wheel of the calling thread's worker (runtime thread only). */
     struct weft_wheel *(*wheel)(weft_runtime *rt);
+    /* The I/O driver that registrations join. Any thread. */
+    struct weft_driver *(*driver)(weft_runtime *rt);
 } weft_sched_ops;
 
 /* Single-writer counter: written by one thread, read racily by any. */

@@ -151,8 +151,7 @@ static int ct_block_on(weft_runtime *rt, weft_future *fut) {
 
 static weft_wheel *ct_wheel(weft_runtime *rt) { return &((ct_runtime *)rt)->wheel; }
 
-/* The driver, for I/O registrations (src/io/driver.c: weft__runtime_driver). */
-weft_driver *weft__current_thread_driver(weft_runtime *rt) { return &((ct_runtime *)rt)->driver; }
+static weft_driver *ct_driver(weft_runtime *rt) { return &((ct_runtime *)rt)->driver; }
 
 static void ct_shutdown(weft_runtime *rt) {
     ct_runtime *ct = (ct_runtime *)rt;
@@ -178,7 +177,7 @@ static void ct_free(weft_runtime *rt) {
     free(ct);
 }
 
-static const weft_sched_ops ct_ops = {ct_schedule, ct_block_on, ct_shutdown, ct_free, ct_wheel};
+static const weft_sched_ops ct_ops = {ct_schedule, ct_block_on, ct_shutdown, ct_free, ct_wheel, ct_driver};
 
 int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *opts) {
     ct_runtime *ct = calloc(1, sizeof *ct);

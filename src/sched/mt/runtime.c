@@ -84,7 +84,7 @@ static void on_timer_insert(weft_wheel *w, uint64_t deadline) {
     if (sleeping_until != 0 && deadline < sleeping_until) weft_driver_unpark(&rt->driver);
 }
 
-weft_driver *weft__multi_thread_driver(weft_runtime *base) { return &((mt_runtime *)base)->driver; }
+static weft_driver *mt_driver(weft_runtime *base) { return &((mt_runtime *)base)->driver; }
 
 /* ---- shutdown ------------------------------------------------------------ */
 
@@ -133,7 +133,7 @@ static void mt_free(weft_runtime *base) {
     free(rt);
 }
 
-static const weft_sched_ops mt_ops = {mt_schedule, mt_block_on, mt_shutdown, mt_free, mt_wheel};
+static const weft_sched_ops mt_ops = {mt_schedule, mt_block_on, mt_shutdown, mt_free, mt_wheel, mt_driver};
 
 /* ---- creation ------------------------------------------------------------ */
 

@@ -1,0 +1,219 @@
+/*
+ * echo_client: N concurrent connections, each sending M messages of S bytes
+ * to an echo server and checking every byte that comes back; prints the
+ * throughput and the round-trip latency percentiles.
+ *
+ *   echo_client [--host H] [--port P] [--conns N] [--msgs M] [--size S]
+ *               [--backend epoll|poll]
+ *
+ * Each connection keeps one message in flight: write S bytes, read S bytes,
+ * compare, record the round trip. Bytes carry a pattern derived from the
+ * connection and the offset, so a byte from the wrong place is caught.
+ * Exit status: 0 if every byte of every message came back, 1 otherwise.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "weft.h"
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Reports the first few failures only. */
+static unsigned g_reported;
+#define REPORT(...)                                        \
+    do {                                                   \
+        if (g_reported++ < 5) fprintf(stderr, __VA_ARGS__); \
+    } while (0)
+
+static inline unsigned char pattern(uint32_t id, uint64_t i) {
+    uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull ^ ((uint64_t)id << 32 | id);
+    return (unsigned char)(x >> 29);
+}
+
+typedef struct shared {
+    weft_sockaddr target;
+    uint32_t msgs;
+    size_t size;
+    uint32_t *lat_us; /* conns * msgs round trips, microseconds */
+    uint64_t bytes;
+    unsigned failed, mismatched;
+} shared;
+
+typedef struct client {
+    WEFT_CORO_FIELDS;
+    shared *sh;
+    uint32_t id;
+    weft_tcp_connect c;
+    weft_tcp_stream s;
+    union {
+        weft_write_all w;
+        weft_read_exact r;
+    } op;
+    uint32_t m;
+    uint64_t off, t0;
+    unsigned char *out, *in;
+} client;
+
+static void client_cleanup(client *self) {
+    weft_tcp_stream_close(&self->s);
+    free(self->out);
+    free(self->in);
+}
+
+WEFT_ASYNC(client, client_cleanup) {
+    WEFT_BEGIN();
+    self->out = malloc(self->sh->size);
+    self->in = malloc(self->sh->size);
+    if (!self->out || !self->in) goto failed;
+    WEFT_AWAIT(weft_tcp_connect_addr_init(&self->c, &self->sh->target));
+    if (self->c.result) {
+        REPORT("echo_client: connect: %s\n", weft_strerror(self->c.result));
+        goto failed;
+    }
+    self->s = self->c.stream;
+    weft_tcp_stream_set_nodelay(&self->s, true);
+    for (self->m = 0; self->m < self->sh->msgs; self->m++) {
+        for (size_t i = 0; i < self->sh->size; i++) self->out[i] = pattern(self->id, self->off + i);
+        self->t0 = now_ns();
+        WEFT_AWAIT(weft_write_all_init(&self->op.w, &self->s.stream, self->out, self->sh->size));
+        if (self->op.w.result) {
+            REPORT("echo_client: write: %s\n", weft_strerror(self->op.w.result));
+            goto failed;
+        }
+        WEFT_AWAIT(weft_read_exact_init(&self->op.r, &self->s.stream, self->in, self->sh->size));
+        if (self->op.r.result) {
+            REPORT("echo_client: read: %s\n", weft_strerror(self->op.r.result));
+            goto failed;
+        }
+        {
+            uint64_t us = (now_ns() - self->t0) / 1000;
+            self->sh->lat_us[(size_t)self->id * self->sh->msgs + self->m] =
+                us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+        }
+        if (memcmp(self->in, self->out, self->sh->size) != 0) {
+            self->sh->mismatched++;
+            goto failed;
+        }
+        self->off += self->sh->size;
+        self->sh->bytes += self->sh->size;
+    }
+    WEFT_RETURN();
+failed:
+    self->sh->failed++;
+    WEFT_END();
+}
+
+typedef struct run_all {
+    WEFT_CORO_FIELDS;
+    shared *sh;
+    uint32_t conns;
+    weft_join_handle *h;
+    client tmpl;
+    uint32_t i;
+} run_all;
+
+WEFT_ASYNC(run_all, NULL) {
+    WEFT_BEGIN();
+    for (self->i = 0; self->i < self->conns; self->i++) {
+        memset(&self->tmpl, 0, sizeof self->tmpl);
+        client_start(&self->tmpl);
+        self->tmpl.sh = self->sh;
+        self->tmpl.id = self->i;
+        self->h[self->i] = WEFT_SPAWN(cx->runtime, &self->tmpl, id, NULL);
+    }
+    for (self->i = 0; self->i < self->conns; self->i++) WEFT_AWAIT(&self->h[self->i].base);
+    WEFT_END();
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: echo_client [--host H] [--port P] [--conns N] [--msgs M] [--size S] "
+                    "[--backend epoll|poll]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv) {
+    const char *host = "127.0.0.1";
+    unsigned port = 0, conns = 100, msgs = 1000;
+    size_t size = 64;
+    weft_io_backend backend = WEFT_IO_DEFAULT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (i + 1 >= argc) usage();
+        const char *v = argv[++i];
+        if (!strcmp(a, "--host")) host = v;
+        else if (!strcmp(a, "--port")) port = (unsigned)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--conns")) conns = (unsigned)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--msgs")) msgs = (unsigned)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--size")) size = strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--backend")) {
+            if (!strcmp(v, "epoll")) backend = WEFT_IO_EPOLL;
+            else if (!strcmp(v, "poll")) backend = WEFT_IO_POLL;
+            else usage();
+        } else usage();
+    }
+    if (!port || port > 65535 || !conns || !msgs || !size) usage();
+
+    shared sh = {0};
+    char addr[128];
+    snprintf(addr, sizeof addr, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+    if (weft_sockaddr_parse(&sh.target, addr) != 0) {
+        fprintf(stderr, "echo_client: bad address %s (numeric addresses only)\n", addr);
+        return 2;
+    }
+    sh.msgs = msgs;
+    sh.size = size;
+    sh.lat_us = calloc((size_t)conns * msgs, sizeof *sh.lat_us);
+    run_all *root = calloc(1, sizeof *root);
+    weft_join_handle *h = calloc(conns, sizeof *h);
+    if (!sh.lat_us || !root || !h) {
+        fprintf(stderr, "echo_client: out of memory\n");
+        return 1;
+    }
+    weft_runtime_options opts = {0};
+    opts.io_backend = backend;
+    weft_runtime *rt;
+    int err = weft_runtime_create(&rt, &opts);
+    if (err) {
+        fprintf(stderr, "echo_client: runtime: %s\n", weft_strerror(err));
+        return 1;
+    }
+    run_all_start(root);
+    root->sh = &sh;
+    root->conns = conns;
+    root->h = h;
+    uint64_t t0 = now_ns();
+    err = weft_block_on(rt, &root->base);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    weft_runtime_destroy(rt);
+
+    uint64_t done = sh.bytes / size;
+    size_t n = 0;
+    for (size_t i = 0; i < (size_t)conns * msgs; i++)
+        if (sh.lat_us[i]) sh.lat_us[n++] = sh.lat_us[i];
+    qsort(sh.lat_us, n, sizeof *sh.lat_us, cmp_u32);
+#define PCT(p) (n ? sh.lat_us[(size_t)((double)(n - 1) * (p))] : 0)
+    printf("echo_client: %u conns x %u msgs x %zu bytes to %s: %llu messages in %.3f s\n", conns,
+           msgs, size, addr, (unsigned long long)done, secs);
+    printf("throughput: %.0f msgs/s, %.2f MB/s each way\n", (double)done / secs,
+           (double)sh.bytes / secs / 1e6);
+    printf("latency us: p50 %u  p90 %u  p99 %u  p99.9 %u  max %u\n", PCT(0.50), PCT(0.90),
+           PCT(0.99), PCT(0.999), n ? sh.lat_us[n - 1] : 0);
+    printf("errors: %u failed connections, %u mismatched messages\n", sh.failed, sh.mismatched);
+    free(sh.lat_us);
+    free(root);
+    free(h);
+    return (err || sh.failed || done != (uint64_t)conns * msgs) ? 1 : 0;
+}

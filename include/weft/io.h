@@ -1,0 +1,436 @@
+/*
+ * weft/io.h — asynchronous byte streams and the reactor's public face.
+ *
+ *  - weft_stream: the reader/writer interface every byte stream implements
+ *    (TCP, Unix, and later files and TLS), a vtable of poll_read /
+ *    poll_write / poll_flush / poll_shutdown in the style of Tokio's
+ *    AsyncRead / AsyncWrite.
+ *  - Futures over any weft_stream: read, readv, read_exact, write, writev,
+ *    write_all, flush, shutdown, copy.
+ *  - A buffered reader (read_until, read_line) and a buffered writer.
+ *  - split: two halves of one stream that two tasks can use at once.
+ *  - weft_async_fd: any non-blocking descriptor registered with the reactor,
+ *    with readiness futures (Tokio's AsyncFd).
+ *
+ * The byte-stream contract (see docs/io.md):
+ *
+ *  - poll_read(buf, len) touches `buf` only during the call. It returns
+ *    WEFT_READY with *res = bytes read (> 0), 0 at end of stream, or -errno;
+ *    or WEFT_PENDING after arranging a wake-up, having read nothing.
+ *  - poll_write(buf, len) reads `buf` only during the call. WEFT_READY with
+ *    *res = bytes accepted (> 0 when len > 0) or -errno; or WEFT_PENDING,
+ *    having accepted nothing.
+ *  - Hence every read and write future here is cancel-safe: dropping one
+ *    that is pending loses no data and leaves the stream usable. (read_exact,
+ *    write_all and copy make several calls; dropping them loses nothing
+ *    either, but the bytes already moved are reported only through their
+ *    `done` / `total` fields.) A completion-based backend (io_uring) keeps
+ *    this contract by reading into runtime-owned buffers and copying out.
+ *  - One task at a time may read a stream, and one at a time may write it
+ *    (split gives each half its own waker slot). A second concurrent reader
+ *    replaces the first one's waker.
+ *
+ * Errors are negative errno values. Every future here must be polled inside
+ * a runtime (its leaf operations spend the cooperative budget).
+ */
+#ifndef WEFT_IO_H
+#define WEFT_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct weft_runtime;
+struct weft_io_reg;
+
+/* ------------------------------------------------------------------------ */
+/* Readiness                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Readiness bits kept by each registration (set by the reactor). */
+enum {
+    WEFT_IO_READABLE = 1u << 0,     /**< a read may make progress */
+    WEFT_IO_WRITABLE = 1u << 1,     /**< a write may make progress */
+    WEFT_IO_READ_CLOSED = 1u << 2,  /**< the peer closed its write side (reads will see EOF) */
+    WEFT_IO_WRITE_CLOSED = 1u << 3, /**< writing is no longer possible (hang-up) */
+    WEFT_IO_ERROR = 1u << 4,        /**< an error is pending on the descriptor */
+};
+
+/** Directions a task can wait for. */
+typedef enum weft_interest {
+    WEFT_INTEREST_READ = 1,
+    WEFT_INTEREST_WRITE = 2,
+} weft_interest;
+
+/**
+ * A readiness observation: the bits seen and the registration's tick at that
+ * moment. Pass it back to clear the readiness after an operation returned
+ * EAGAIN: the clear takes effect only if no new event arrived since (the
+ * tick is unchanged), so readiness that arrives between a failed operation
+ * and the clear is never lost.
+ */
+typedef struct weft_io_ready {
+    uint32_t ready; /**< WEFT_IO_* bits */
+    uint32_t tick;
+} weft_io_ready;
+
+/** A registered descriptor, as embedded in streams and sockets. Private. */
+typedef struct weft_io_handle {
+    struct weft_io_reg *reg; /* NULL when closed / not open */
+} weft_io_handle;
+
+/* ------------------------------------------------------------------------ */
+/* The stream interface                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct weft_stream weft_stream;
+
+/** weft_stream_vtable.flags */
+enum {
+    /** Reads and writes may run at once from two threads without a lock
+     *  (separate waker slots per direction); split then needs no lock. */
+    WEFT_STREAM_SPLIT_SAFE = 1u << 0,
+};
+
+/**
+ * The operations of a byte stream. Each poll function follows the contract
+ * at the top of this file; none blocks. `poll_readv`/`poll_writev` may be
+ * NULL (callers then use the first non-empty buffer). A read-only stream's
+ * poll_write returns READY with -EBADF, and vice versa.
+ */
+typedef struct weft_stream_vtable {
+    const char *name;
+    uint32_t flags;
+    weft_poll (*poll_read)(weft_stream *s, weft_context *cx, void *buf, size_t len, ssize_t *res);
+    weft_poll (*poll_readv)(weft_stream *s, weft_context *cx, const struct iovec *iov, int iovcnt,
+                            ssize_t *res);
+    weft_poll (*poll_write)(weft_stream *s, weft_context *cx, const void *buf, size_t len,
+                            ssize_t *res);
+    weft_poll (*poll_writev)(weft_stream *s, weft_context *cx, const struct iovec *iov, int iovcnt,
+                             ssize_t *res);
+    /** Pushes buffered bytes down to the OS; *res = 0 or -errno. */
+    weft_poll (*poll_flush)(weft_stream *s, weft_context *cx, int *res);
+    /** Flushes, then shuts the write direction down; *res = 0 or -errno. */
+    weft_poll (*poll_shutdown)(weft_stream *s, weft_context *cx, int *res);
+} weft_stream_vtable;
+
+/** The header of every byte stream: embed it first (TCP and Unix streams,
+ *  buffered readers and writers, split halves all start with one). */
+struct weft_stream {
+    const weft_stream_vtable *vt;
+};
+
+/** Calls the stream's poll_read. Runtime thread; see the contract above. */
+static inline weft_poll weft_stream_poll_read(weft_stream *s, weft_context *cx, void *buf,
+                                              size_t len, ssize_t *res) {
+    return s->vt->poll_read(s, cx, buf, len, res);
+}
+/** Calls the stream's poll_write. */
+static inline weft_poll weft_stream_poll_write(weft_stream *s, weft_context *cx, const void *buf,
+                                               size_t len, ssize_t *res) {
+    return s->vt->poll_write(s, cx, buf, len, res);
+}
+/** Calls the stream's poll_readv (or poll_read on the first non-empty buffer). */
+WEFT_API weft_poll weft_stream_poll_readv(weft_stream *s, weft_context *cx, const struct iovec *iov,
+                                          int iovcnt, ssize_t *res);
+/** Calls the stream's poll_writev (or poll_write on the first non-empty buffer). */
+WEFT_API weft_poll weft_stream_poll_writev(weft_stream *s, weft_context *cx,
+                                           const struct iovec *iov, int iovcnt, ssize_t *res);
+
+/* ------------------------------------------------------------------------ */
+/* Futures over any stream                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Reads at most `len` bytes. Output `result`: bytes read (> 0), 0 at end of
+ * stream (or when len is 0), or -errno (-ECONNRESET, -ESHUTDOWN when the
+ * runtime was destroyed, ...). Cancel-safe. `polls` counts its polls.
+ */
+typedef struct weft_read {
+    weft_future base;
+    weft_stream *s;
+    void *buf;
+    size_t len;
+    ssize_t result; /**< output */
+    uint32_t polls; /**< how many times it was polled (observability) */
+} weft_read;
+
+/** Initialises a read of `len` bytes into `buf` from `s`. Returns `&f->base`. */
+WEFT_API weft_future *weft_read_init(weft_read *f, weft_stream *s, void *buf, size_t len);
+
+/** Scatter read: like weft_read over `iov` (which must outlive the future). */
+typedef struct weft_readv {
+    weft_future base;
+    weft_stream *s;
+    const struct iovec *iov;
+    int iovcnt;
+    ssize_t result; /**< output: bytes, 0 at EOF, or -errno */
+} weft_readv;
+
+/** Initialises a scatter read. Returns `&f->base`. Cancel-safe. */
+WEFT_API weft_future *weft_readv_init(weft_readv *f, weft_stream *s, const struct iovec *iov,
+                                      int iovcnt);
+
+/**
+ * Reads exactly `len` bytes. Output `result`: 0, -ENODATA if the stream
+ * ended first, or -errno; `done` is the number of bytes stored in `buf`.
+ * Dropping it loses no data from the stream, but the `done` bytes already
+ * read are in `buf`, not in the stream.
+ */
+typedef struct weft_read_exact {
+    weft_future base;
+    weft_stream *s;
+    unsigned char *buf;
+    size_t len;
+    size_t done;    /**< bytes read so far */
+    int result;     /**< output */
+} weft_read_exact;
+
+/** Initialises a read_exact. Returns `&f->base`. */
+WEFT_API weft_future *weft_read_exact_init(weft_read_exact *f, weft_stream *s, void *buf,
+                                           size_t len);
+
+/**
+ * Writes at most `len` bytes. Output `result`: bytes written (> 0 when
+ * len > 0) or -errno (-EPIPE, -ECONNRESET, ...). Never raises SIGPIPE.
+ * Cancel-safe.
+ */
+typedef struct weft_write {
+    weft_future base;
+    weft_stream *s;
+    const void *buf;
+    size_t len;
+    ssize_t result; /**< output */
+} weft_write;
+
+/** Initialises a write. Returns `&f->base`. */
+WEFT_API weft_future *weft_write_init(weft_write *f, weft_stream *s, const void *buf, size_t len);
+
+/** Gather write: like weft_write over `iov` (which must outlive the future). */
+typedef struct weft_writev {
+    weft_future base;
+    weft_stream *s;
+    const struct iovec *iov;
+    int iovcnt;
+    ssize_t result; /**< output: bytes written or -errno */
+} weft_writev;
+
+/** Initialises a gather write. Returns `&f->base`. Cancel-safe. */
+WEFT_API weft_future *weft_writev_init(weft_writev *f, weft_stream *s, const struct iovec *iov,
+                                       int iovcnt);
+
+/**
+ * Writes all `len` bytes. Output `result`: 0 or -errno; `done` counts bytes
+ * written (all of them on success). Dropping it stops after `done` bytes.
+ */
+typedef struct weft_write_all {
+    weft_future base;
+    weft_stream *s;
+    const unsigned char *buf;
+    size_t len;
+    size_t done;   /**< bytes written so far */
+    int result;    /**< output */
+} weft_write_all;
+
+/** Initialises a write_all. Returns `&f->base`. */
+WEFT_API weft_future *weft_write_all_init(weft_write_all *f, weft_stream *s, const void *buf,
+                                          size_t len);
+
+/** Flush or shutdown of a stream. Output `result`: 0 or -errno. Cancel-safe. */
+typedef struct weft_flush {
+    weft_future base;
+    weft_stream *s;
+    bool shutdown;
+    int result; /**< output */
+} weft_flush;
+
+/** Initialises a flush (pushes buffered bytes to the OS). Returns `&f->base`. */
+WEFT_API weft_future *weft_flush_init(weft_flush *f, weft_stream *s);
+/** Initialises a shutdown: flush, then close the write direction (the peer
+ *  reads EOF; reading still works). Returns `&f->base`. */
+WEFT_API weft_future *weft_shutdown_init(weft_flush *f, weft_stream *s);
+
+/**
+ * Copies from `r` to `w` until `r` ends, then flushes `w` (it does not shut
+ * `w` down). Output `result`: 0 or -errno; `total`: bytes copied (written to
+ * `w`). Buffered writers are flushed whenever `r` has nothing to read, so
+ * nothing sits in a buffer while the copy waits. Dropping it may lose the
+ * bytes read from `r` but not yet written (at most the buffer's size).
+ */
+typedef struct weft_copy {
+    weft_future base;
+    weft_stream *r, *w;
+    unsigned char *buf;
+    size_t cap, pos, end;
+    uint64_t total;   /**< output: bytes copied */
+    int result;       /**< output */
+    bool owned, read_done, need_flush;
+} weft_copy;
+
+/**
+ * Initialises a copy through `buf` of `cap` bytes, or, if `buf` is NULL, an
+ * 8 KiB buffer allocated at the first poll and freed when the copy ends or
+ * is dropped (-ENOMEM if that fails). Returns `&f->base`.
+ */
+WEFT_API weft_future *weft_copy_init(weft_copy *f, weft_stream *r, weft_stream *w, void *buf,
+                                     size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Buffered reader and writer                                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A buffered reader over `inner`. It is itself a weft_stream: reads come
+ * from its buffer, writes go straight to `inner`. Owned by one task at a
+ * time; `inner` must outlive it.
+ */
+typedef struct weft_bufreader {
+    weft_stream stream;
+    weft_stream *inner;
+    unsigned char *buf;
+    size_t cap, pos, end;
+    bool owned;
+} weft_bufreader;
+
+/**
+ * Initialises `b` over `inner` with the buffer `buf` of `cap` bytes, or, if
+ * `buf` is NULL, an allocated one of `cap` bytes (8 KiB if cap is 0).
+ * Returns 0 or -ENOMEM / -EINVAL. Any thread.
+ */
+WEFT_API int weft_bufreader_init(weft_bufreader *b, weft_stream *inner, void *buf, size_t cap);
+/** Releases the buffer if it was allocated (buffered bytes are discarded). */
+WEFT_API void weft_bufreader_free(weft_bufreader *b);
+/** Bytes buffered and not yet read. */
+static inline size_t weft_bufreader_buffered(const weft_bufreader *b) { return b->end - b->pos; }
+
+/**
+ * Reads up to and including the byte `delim` into `out` (at most `cap`
+ * bytes). Output: `result` = bytes stored (0 at end of stream with nothing
+ * left) or -errno; `found` = whether the last byte stored is `delim`. When
+ * neither `delim` nor the end comes within min(cap, buffer size) bytes, that
+ * many bytes are stored with found == false (call again for the rest).
+ * Cancel-safe: bytes leave the reader's buffer only when it completes.
+ */
+typedef struct weft_read_until {
+    weft_future base;
+    weft_bufreader *b;
+    unsigned char *out;
+    size_t cap;
+    int delim;
+    bool nul;      /* read_line: NUL-terminate */
+    bool found;    /**< output */
+    ssize_t result; /**< output */
+} weft_read_until;
+
+/** Initialises a read_until. Returns `&f->base`. */
+WEFT_API weft_future *weft_read_until_init(weft_read_until *f, weft_bufreader *b, int delim,
+                                           void *out, size_t cap);
+/**
+ * Initialises a read_line: read_until '\n' storing at most cap-1 bytes and a
+ * terminating NUL (`result` excludes the NUL; the '\n' is kept). cap >= 2.
+ */
+WEFT_API weft_future *weft_read_line_init(weft_read_until *f, weft_bufreader *b, char *out,
+                                          size_t cap);
+
+/**
+ * A buffered writer over `inner`: small writes gather in its buffer and
+ * reach `inner` when it fills, on flush, or on shutdown. It is itself a
+ * weft_stream (reads go straight to `inner`). Flush before dropping it, or
+ * the buffered bytes are lost.
+ */
+typedef struct weft_bufwriter {
+    weft_stream stream;
+    weft_stream *inner;
+    unsigned char *buf;
+    size_t cap, pos, len; /* buf[pos..len) is waiting to be written */
+    bool owned;
+} weft_bufwriter;
+
+/** Initialises `b` like weft_bufreader_init. Returns 0, -ENOMEM or -EINVAL. */
+WEFT_API int weft_bufwriter_init(weft_bufwriter *b, weft_stream *inner, void *buf, size_t cap);
+/** Releases the buffer if it was allocated (unflushed bytes are discarded). */
+WEFT_API void weft_bufwriter_free(weft_bufwriter *b);
+
+/* ------------------------------------------------------------------------ */
+/* split                                                                     */
+/* ------------------------------------------------------------------------ */
+
+struct weft__split_core;
+
+/** One half of a split stream: a weft_stream that only reads or only writes. */
+typedef struct weft_split_half {
+    weft_stream stream;
+    weft_stream *inner;
+    struct weft__split_core *core; /* NULL when the inner stream is split-safe */
+} weft_split_half;
+
+/**
+ * Splits `s` into a read half and a write half that two tasks may use at
+ * once (each may run on any thread). Streams flagged WEFT_STREAM_SPLIT_SAFE
+ * (TCP, Unix) are split without a lock or allocation; others get a small
+ * shared lock held during each poll call. `s` must outlive both halves and
+ * is still the owner (close it after closing both halves). Returns 0 or
+ * -ENOMEM. For TCP and Unix streams, weft_tcp_stream_into_split gives owned
+ * halves instead.
+ */
+WEFT_API int weft_stream_split(weft_stream *s, weft_split_half *rd, weft_split_half *wr);
+/** Releases a half (the lock is freed with the second half). */
+WEFT_API void weft_split_half_close(weft_split_half *h);
+
+/* ------------------------------------------------------------------------ */
+/* Registering any descriptor                                                */
+/* ------------------------------------------------------------------------ */
+
+/** A descriptor registered with a runtime's reactor (like Tokio's AsyncFd). */
+typedef struct weft_async_fd {
+    weft_io_handle io;
+} weft_async_fd;
+
+/**
+ * Registers `fd` with `rt` (NULL: the runtime of the calling task), taking
+ * ownership of it and making it non-blocking and close-on-exec. Its
+ * readiness starts as "maybe readable and writable": try the operation
+ * first and wait only when it returns EAGAIN. Returns 0, -EINVAL (no
+ * runtime), -EPERM (the descriptor cannot be polled, e.g. a regular file),
+ * -ENOMEM or -ESHUTDOWN. On failure `fd` is not closed. Any thread.
+ */
+WEFT_API int weft_async_fd_open(weft_async_fd *a, struct weft_runtime *rt, int fd);
+/** Deregisters and closes the descriptor. No future may be using it. Any thread. */
+WEFT_API void weft_async_fd_close(weft_async_fd *a);
+/** Deregisters the descriptor and returns it, still open. */
+WEFT_API int weft_async_fd_release(weft_async_fd *a);
+/** The descriptor (valid while open). */
+WEFT_API int weft_async_fd_fd(const weft_async_fd *a);
+
+/**
+ * Waits until the descriptor is ready for `interest`. Output: `result` 0 or
+ * -ESHUTDOWN; `ready` the readiness seen. After the operation you then try
+ * returns EAGAIN, call weft_async_fd_clear_ready(&fd, &f.ready) and wait
+ * again. Cancel-safe.
+ */
+typedef struct weft_async_fd_ready {
+    weft_future base;
+    weft_async_fd *fd;
+    weft_interest interest;
+    weft_io_ready ready; /**< output */
+    int result;          /**< output */
+} weft_async_fd_ready;
+
+/** Initialises a readiness wait. Returns `&f->base`. */
+WEFT_API weft_future *weft_async_fd_ready_init(weft_async_fd_ready *f, weft_async_fd *a,
+                                               weft_interest interest);
+/** Clears the readiness `r` was observed with, unless an event arrived since. Any thread. */
+WEFT_API void weft_async_fd_clear_ready(weft_async_fd *a, const weft_io_ready *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WEFT_IO_H */
