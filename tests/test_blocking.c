@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "support.h"
+#include "sched/blocking.h"
 
 static void *square(void *arg) {
     long v = (long)(intptr_t)arg;
@@ -106,6 +107,37 @@ static void test_shutdown_timeout(void **state) {
     usleep(400000); /* the left-behind thread ends; LeakSanitizer checks it freed all */
 }
 
+/* A detached call queued behind a busy single-thread pool when the runtime
+ * shuts down never runs: its cancel hook runs instead, exactly once. */
+static atomic_int detached_runs, detached_cancels;
+static void *detached_fn(void *arg) {
+    atomic_fetch_add(&detached_runs, 1);
+    free(arg);
+    return NULL;
+}
+static void detached_cancel(void *arg) {
+    atomic_fetch_add(&detached_cancels, 1);
+    free(arg); /* LeakSanitizer: the argument is always released */
+}
+
+static void test_detached_cancelled_at_shutdown(void **state) {
+    (void)state;
+    weft_runtime_options o = test_runtime_options();
+    o.max_blocking = 1;
+    weft_runtime *rt;
+    assert_int_equal(weft_runtime_create(&rt, &o), 0);
+    atomic_store(&detached_runs, 0);
+    atomic_store(&detached_cancels, 0);
+    weft_join_handle busy = weft_spawn_blocking(rt, nap_ms, (void *)(intptr_t)100);
+    usleep(10000);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(weft__blocking_detached(rt, detached_fn, detached_cancel, malloc(16)), 0);
+    weft_join_handle_detach(&busy);
+    weft_runtime_destroy(rt);
+    assert_int_equal(atomic_load(&detached_runs), 0);
+    assert_int_equal(atomic_load(&detached_cancels), 5);
+}
+
 /* weft_main: one call runs an async main on a multi_thread runtime. */
 typedef struct app {
     WEFT_CORO_FIELDS;
@@ -136,6 +168,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spawn_blocking),   cmocka_unit_test(test_pool_limit),
         cmocka_unit_test(test_abort_before_start), cmocka_unit_test(test_shutdown_timeout),
+        cmocka_unit_test(test_detached_cancelled_at_shutdown),
         cmocka_unit_test(test_weft_main),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

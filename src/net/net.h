@@ -24,14 +24,13 @@ bool weft__is_hostname(const char *host);
 /* ---- running blocking work off the runtime's threads ---------------------- */
 
 /*
- * Runs fn(arg) on another thread, never on a runtime worker. For now: a
- * short-lived detached thread with every signal blocked; the blocking pool
- * (spawn_blocking) replaces this function's body later. Returns 0, or
- * -EAGAIN / -ENOMEM if no thread could be started (then fn is not run).
- * Any thread.
+ * Runs fn(arg) on the runtime's blocking pool (threads with every signal
+ * blocked), never on a worker. If it cannot start — the runtime shuts down
+ * first, or the spawn fails — cancel(arg) runs instead, exactly once.
+ * Returns 0, or the -errno of a failed spawn (cancel has run). Any thread.
  */
-int weft__offload(weft_runtime *rt, void (*fn)(void *arg), void *arg);
-/* Threads started by weft__offload (tests: numeric addresses never offload). */
+int weft__offload(weft_runtime *rt, void *(*fn)(void *arg), void (*cancel)(void *arg), void *arg);
+/* Calls handed to weft__offload (tests: numeric addresses never offload). */
 extern _Atomic uint64_t weft__offload_count;
 
 /* ---- name resolution ----------------------------------------------------- */

@@ -1,7 +1,7 @@
 /*
  * Name resolution without blocking a runtime thread: getaddrinfo runs via
- * weft__offload (a short-lived detached thread for now, the blocking pool
- * later) and completes the future through its waker.
+ * weft__offload (the runtime's blocking pool) and completes the future
+ * through its waker.
  *
  * The request is shared by the caller and the thread (two references): the
  * caller may drop its future while the lookup runs; whoever lets go last
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "net/net.h"
+#include "sched/blocking.h"
 
 #define RESOLVE_MAX 16
 
@@ -23,42 +24,10 @@ _Atomic uint64_t weft__offload_count;
 
 /* ---- offload ------------------------------------------------------------- */
 
-typedef struct offload_job {
-    void (*fn)(void *);
-    void *arg;
-} offload_job;
-
-static void *offload_main(void *p) {
-    offload_job job = *(offload_job *)p;
-    free(p);
-    job.fn(job.arg);
-    return NULL;
-}
-
-int weft__offload(weft_runtime *rt, void (*fn)(void *arg), void *arg) {
-    (void)rt; /* the blocking pool will use it */
-    offload_job *job = malloc(sizeof *job);
-    if (!job) return -ENOMEM;
-    job->fn = fn;
-    job->arg = arg;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* The thread inherits a full signal mask: process signals (SIGINT a
-     * program waits for with signalfd, SIGPIPE) are never delivered to it. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t th;
-    int err = pthread_create(&th, &attr, offload_main, job);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (err) {
-        free(job);
-        return -err;
-    }
-    atomic_fetch_add_explicit(&weft__offload_count, 1, memory_order_relaxed);
-    return 0;
+int weft__offload(weft_runtime *rt, void *(*fn)(void *arg), void (*cancel)(void *arg), void *arg) {
+    int err = weft__blocking_detached(rt, fn, cancel, arg);
+    if (!err) atomic_fetch_add_explicit(&weft__offload_count, 1, memory_order_relaxed);
+    return err;
 }
 
 /* ---- the request --------------------------------------------------------- */
@@ -102,7 +71,21 @@ static int map_gai(int rc, int sys_errno) {
     }
 }
 
-static void resolve_main(void *p) {
+/* Publishes the outcome, wakes the waiting future, lets go of our half. */
+static void resolve_finish(weft__resolve_req *q, int result) {
+    pthread_mutex_lock(&q->lock);
+    q->result = result;
+    q->done = true;
+    weft_waker w = weft_waker_take(&q->waker);
+    pthread_mutex_unlock(&q->lock);
+    weft_waker_wake(w);
+    req_unref(q);
+}
+
+/* The runtime shut down before the lookup started. */
+static void resolve_cancel(void *p) { resolve_finish(p, -ECANCELED); }
+
+static void *resolve_main(void *p) {
     weft__resolve_req *q = p;
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -126,13 +109,8 @@ static void resolve_main(void *p) {
         freeaddrinfo(res);
         result = n ? n : -ENOENT;
     }
-    pthread_mutex_lock(&q->lock);
-    q->result = result;
-    q->done = true;
-    weft_waker w = weft_waker_take(&q->waker);
-    pthread_mutex_unlock(&q->lock);
-    weft_waker_wake(w);
-    req_unref(q);
+    resolve_finish(q, result);
+    return NULL;
 }
 
 int weft__resolve_start(weft_runtime *rt, const char *host, uint16_t port, weft__resolve_req **out) {
@@ -146,10 +124,10 @@ int weft__resolve_start(weft_runtime *rt, const char *host, uint16_t port, weft_
     memcpy(q->host, host, n + 1);
     q->port = port;
     q->waker = WEFT_WAKER_NONE;
-    int err = weft__offload(rt, resolve_main, q);
+    /* On failure resolve_cancel has already run and dropped its half. */
+    int err = weft__offload(rt, resolve_main, resolve_cancel, q);
     if (err) {
-        pthread_mutex_destroy(&q->lock);
-        free(q);
+        req_unref(q);
         return err;
     }
     *out = q;

@@ -1,6 +1,7 @@
 /* The flavour-independent part of a runtime: creation and destruction,
  * reference counting, the owned-task list, counters, errors. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,19 @@ void weft__owned_close_and_shutdown(weft_runtime *rt) {
         if (transition_to_shutdown(&t->state)) weft__task_shutdown(t);
         else weft__task_drop_ref(t);
     }
+}
+
+int weft__thread_start(pthread_t *th, bool detached, void *(*fn)(void *), void *arg) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (detached) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(th, &attr, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return -err;
 }
 
 weft_wheel *weft__wheel_for(weft_context *cx, const weft_future *f) {

@@ -86,18 +86,14 @@ int blocking_pool_submit(weft_runtime *rt, weft_task *t) {
         pthread_cond_signal(&p->work);
     } else if (p->threads < p->max) {
         pthread_t th;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         weft__runtime_ref(rt);
-        if (pthread_create(&th, &attr, pool_thread, rt) == 0) {
+        if (weft__thread_start(&th, true, pool_thread, rt) == 0) {
             p->threads++;
         } else {
             weft__runtime_unref(rt);
             /* With no thread at all nobody would ever run it. */
             if (p->threads == 0) err = -EAGAIN;
         }
-        pthread_attr_destroy(&attr);
     }
     /* Otherwise every thread is busy and at the limit: it waits its turn. */
     if (err) {

@@ -38,4 +38,11 @@ int blocking_pool_submit(struct weft_runtime *rt, weft_task *t);
 bool blocking_pool_shutdown(weft_blocking_pool *p, uint64_t timeout_ms);
 void blocking_pool_destroy(weft_blocking_pool *p);
 
+/* Runs fn(arg) on the pool, detached. If the call is cancelled before it
+ * starts (runtime shutdown, or the spawn fails), cancel(arg) runs instead,
+ * exactly once, so `arg` is always released. Returns 0, or the -errno of a
+ * failed spawn (cancel has then run). */
+int weft__blocking_detached(struct weft_runtime *rt, void *(*fn)(void *arg),
+                            void (*cancel)(void *arg), void *arg);
+
 #endif

@@ -12,6 +12,7 @@ typedef struct blocking_call {
     weft_future base;
     weft_blocking_fn fn;
     void *arg;
+    void (*cancel)(void *arg); /* called instead of fn if cancelled before it starts */
     void *out;
 } blocking_call;
 
@@ -22,18 +23,37 @@ static weft_poll blocking_call_poll(weft_future *f, weft_context *cx) {
     return WEFT_READY;
 }
 
-static const weft_future_vtable blocking_call_vtable = {blocking_call_poll, NULL, "weft_spawn_blocking"};
+static void blocking_call_drop(weft_future *f) {
+    blocking_call *c = (blocking_call *)f;
+    if (c->cancel) c->cancel(c->arg);
+}
 
-weft_join_handle weft_spawn_blocking(weft_runtime *rt, weft_blocking_fn fn, void *arg) {
-    blocking_call c = {WEFT_FUTURE_INIT(&blocking_call_vtable), fn, arg, NULL};
+static const weft_future_vtable blocking_call_vtable = {blocking_call_poll, blocking_call_drop,
+                                                        "weft_spawn_blocking"};
+
+static weft_join_handle spawn_call(weft_runtime *rt, blocking_call *c) {
     weft_join_handle h;
-    weft_task *t = weft__task_create(rt, &c, sizeof c, offsetof(blocking_call, out), sizeof(void *), &h);
+    weft_task *t = weft__task_create(rt, c, sizeof *c, offsetof(blocking_call, out), sizeof(void *), &h);
     if (!t) return h;
-    int err = blocking_pool_submit(rt, t);
-    if (err) {
+    if (blocking_pool_submit(rt, t) != 0) {
         /* Nobody will run it: cancel it here (completing it consumes the
          * queue reference we hold), so the handle reports -ECANCELED. */
         if (transition_to_shutdown(&t->state)) weft__task_shutdown(t);
     }
     return h;
+}
+
+weft_join_handle weft_spawn_blocking(weft_runtime *rt, weft_blocking_fn fn, void *arg) {
+    blocking_call c = {WEFT_FUTURE_INIT(&blocking_call_vtable), fn, arg, NULL, NULL};
+    return spawn_call(rt, &c);
+}
+
+int weft__blocking_detached(weft_runtime *rt, weft_blocking_fn fn, void (*cancel)(void *arg),
+                            void *arg) {
+    blocking_call c = {WEFT_FUTURE_INIT(&blocking_call_vtable), fn, arg, cancel, NULL};
+    weft_join_handle h = spawn_call(rt, &c);
+    /* A failed spawn dropped the call (and ran `cancel`): report why. */
+    int err = h.task ? 0 : h.result;
+    weft_join_handle_detach(&h);
+    return err;
 }

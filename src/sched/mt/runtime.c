@@ -179,7 +179,7 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
         pthread_cond_init(&w->park_cond, NULL);
     }
     for (unsigned i = 0; i < n; i++) {
-        if (pthread_create(&rt->workers[i].thread, NULL, mt_worker_main, &rt->workers[i]) != 0) {
+        if (weft__thread_start(&rt->workers[i].thread, false, mt_worker_main, &rt->workers[i]) != 0) {
             err = -EAGAIN;
             break;
         }
