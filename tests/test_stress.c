@@ -210,6 +210,48 @@ static void test_handle_drop_races_completion(void **state) {
     weft_runtime_destroy(rt); /* LeakSanitizer: every task freed */
 }
 
+/* Handles that published their waker, dropped while their tasks complete:
+ * every clone of the waker is dropped exactly once, whoever ends up owning
+ * the join-waker slot (a counting waker tells). */
+typedef struct published_drop {
+    weft_join_handle *hs;
+    int n;
+} published_drop;
+
+static void *drop_published(void *p) {
+    published_drop *d = p;
+    for (int i = 0; i < d->n; i++) weft_future_drop(&d->hs[i].base);
+    return NULL;
+}
+
+static void test_published_handle_drop_races_completion(void **state) {
+    (void)state;
+    weft_runtime *rt = rt_new();
+    counting_waker cw = {0};
+    weft_context cx = weft_context_make(counting_waker_get(&cw));
+    enum { N = 2000 };
+    weft_join_handle *hs = calloc(N, sizeof *hs);
+    for (int round = 0; round < 20; round++) {
+        atomic_int drops = 0, completions = 0;
+        for (int i = 0; i < N; i++) {
+            maybe_drop m = {WEFT_FUTURE_INIT(&maybe_drop_vtable), &drops, &completions, 2 + i % 3};
+            hs[i] = weft_spawn_raw(rt, &m, sizeof m, 0, 0);
+            weft_future_poll(&hs[i].base, &cx); /* publishes a clone of cw (or finds it done) */
+        }
+        published_drop d = {hs, N};
+        pthread_t th;
+        pthread_create(&th, NULL, drop_published, &d);
+        while (atomic_load(&completions) < N) { /* let the runtime run them meanwhile */
+            weft_sleep s;
+            weft_block_on(rt, weft_sleep_init(&s, 1));
+        }
+        pthread_join(th, NULL);
+    }
+    weft_runtime_destroy(rt);
+    free(hs);
+    assert_int_equal(atomic_load(&cw.clones), atomic_load(&cw.drops));
+}
+
 /* ---- 10,000 tasks ping-ponging across workers ----------------------------- */
 
 /* A pair of tasks passes a token back and forth through a flag and a
@@ -392,6 +434,7 @@ int main(void) {
         cmocka_unit_test(test_spawns_from_eight_threads),
         cmocka_unit_test(test_abort_races_completion),
         cmocka_unit_test(test_handle_drop_races_completion),
+        cmocka_unit_test(test_published_handle_drop_races_completion),
         cmocka_unit_test(test_ten_thousand_ping_pong),
         cmocka_unit_test(test_budget_fairness),
     };

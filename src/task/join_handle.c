@@ -24,10 +24,13 @@ static void release(weft_join_handle *h) {
         if (st_refs(prev) == 1) weft__task_dealloc(t);
         return;
     }
-    /* Published: if the task has not completed, the slot comes back to us;
-     * if it has, the task side drops it. Keep the reference until then. */
+    /* Published when we looked; the task may have completed since. The
+     * slot is ours again unless the task completed with the waker still
+     * published (then the task side drops it after waking it). Keep the
+     * reference until the slot is dealt with. */
     uint64_t prev = transition_to_join_interest_dropped(&t->state);
-    if (!(prev & ST_COMPLETE)) weft_waker_drop(weft_waker_take(&t->join_waker));
+    if (!((prev & ST_COMPLETE) && (prev & ST_JOIN_WAKER)))
+        weft_waker_drop(weft_waker_take(&t->join_waker));
     weft__task_drop_ref(t);
 }
 

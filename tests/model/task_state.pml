@@ -215,8 +215,14 @@ end_loop:
     od
 }
 
+/* After clearing JOIN_INTEREST, the slot is the handle's unless the task
+ * completed with the waker still published (then the task side drops it). */
+#ifndef SLOT_IS_OURS
+#define SLOT_IS_OURS(p) (!(has(p, COMPLETE) && has(p, JOIN_WAKER)))
+#endif
+
 proctype Handle() {
-    int prev;
+    int prev, seen;
     bool done = false;
     do
     :: !done ->   /* poll: publish the waker, or read the output */
@@ -264,11 +270,13 @@ proctype Handle() {
     if
     :: prev == -1 -> skip
     :: else ->
+        seen = state;                               /* a plain load: may go stale */
         if
-        :: atomic { !has(state, JOIN_WAKER) ->
-               /* the slot is ours: empty it first, then interest and
-                * reference go in one CAS (transition_to_join_handle_dropped) */
-               assert(!freed); slot_full = false }
+        :: !has(seen, JOIN_WAKER) ->
+            /* only the handle sets JOIN_WAKER: the slot stays ours. Empty
+             * it, then interest and reference in one CAS
+             * (transition_to_join_handle_dropped) */
+            assert(!freed); slot_full = false;
             atomic {
                 assert(!has(state, JOIN_WAKER) && refs(state) >= 1);
                 prev = state;
@@ -277,17 +285,16 @@ proctype Handle() {
                 :: refs(prev) == 1 -> dealloc()
                 :: else -> skip
                 fi }
-        :: atomic { has(state, JOIN_WAKER) ->
-               /* published: clear interest, keep the reference while the
-                * slot may still be ours (transition_to_join_interest_dropped) */
-               prev = state;
-               state = state - JOIN_INTEREST;
-               if
-               :: !has(state, COMPLETE) -> state = state - JOIN_WAKER
-               :: else -> skip
-               fi }
+        :: has(seen, JOIN_WAKER) ->
+            atomic { /* transition_to_join_interest_dropped: keeps the reference */
+                prev = state;
+                state = state - JOIN_INTEREST;
+                if
+                :: !has(state, COMPLETE) && has(state, JOIN_WAKER) -> state = state - JOIN_WAKER
+                :: else -> skip
+                fi }
             if
-            :: !has(prev, COMPLETE) -> assert(!freed); slot_full = false
+            :: SLOT_IS_OURS(prev) -> assert(!freed); slot_full = false
             :: else -> skip                         /* the task side drops it */
             fi;
             atomic { ref_dec_maybe_free() }
