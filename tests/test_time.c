@@ -16,7 +16,11 @@ static uint64_t now_ns(void) {
 
 /* The wheel of the runtime polling `f` (white-box: the wheel is private). */
 static size_t wheel_count(weft_context *cx, weft_future *f) {
-    return weft__wheel_for(cx, f)->count;
+    weft_wheel *w = weft__wheel_for(cx, f);
+    weft_wheel_lock(w); /* shared by the workers on multi_thread */
+    size_t n = w->count;
+    weft_wheel_unlock(w);
+    return n;
 }
 
 static void run(weft_future *root) {

@@ -6,6 +6,7 @@
 #define WEFT_RUNTIME_RT_H
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 
 #include "runtime/spinlock.h"
@@ -29,6 +30,8 @@ typedef struct weft_sched_ops {
     struct weft_wheel *(*wheel)(weft_runtime *rt);
     /* The I/O driver that registrations join. Any thread. */
     struct weft_driver *(*driver)(weft_runtime *rt);
+    /* Adds counters the flavour keeps itself (may be NULL). Any thread. */
+    void (*stats)(const weft_runtime *rt, weft_runtime_stats *out);
 } weft_sched_ops;
 
 /* Single-writer counter: written by one thread, read racily by any. */
@@ -50,11 +53,12 @@ typedef struct weft_owned_tasks {
 
 struct weft_runtime {
     const weft_sched_ops *ops;
-    /* One reference for the user's handle and one per live task: the
-     * memory a task can still touch (its scheduler) stays until both go. */
-    _Atomic uint64_t refs;
     _Atomic bool shutting_down;
-    weft_owned_tasks owned;
+    /* One reference for the user's handle and one per live task: the
+     * memory a task can still touch (its scheduler) stays until both go.
+     * Spawners write it, workers write the owned list: separate lines. */
+    alignas(64) _Atomic uint64_t refs;
+    alignas(64) weft_owned_tasks owned;
     weft_runtime_options opts;
     uint64_t origin_ms;
     weft_blocking_pool blocking;

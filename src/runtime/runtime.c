@@ -80,6 +80,7 @@ void weft_runtime_stats_get(const weft_runtime *rt, weft_runtime_stats *out) {
     GET(remote_schedules);
     GET(timers_fired);
 #undef GET
+    if (rt->ops->stats) rt->ops->stats(rt, out);
 }
 
 const char *weft_strerror(int err) { return strerror(err < 0 ? -err : err); }

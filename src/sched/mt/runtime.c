@@ -1,6 +1,7 @@
 /* The multi_thread runtime's lifecycle: create the workers, run a root
  * future from an outside thread, shut down. */
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -86,6 +87,14 @@ static void on_timer_insert(weft_wheel *w, uint64_t deadline) {
 
 static weft_driver *mt_driver(weft_runtime *base) { return &((mt_runtime *)base)->driver; }
 
+/* Polls are counted per worker (a shared counter bounced between the
+ * workers' caches on every poll); the total is summed when asked. */
+static void mt_stats(const weft_runtime *base, weft_runtime_stats *out) {
+    const mt_runtime *rt = (const mt_runtime *)base;
+    for (unsigned i = 0; i < rt->num_workers; i++)
+        out->task_polls += atomic_load_explicit(&rt->workers[i].polls, memory_order_relaxed);
+}
+
 /* ---- shutdown ------------------------------------------------------------ */
 
 static void drop_queued(weft_task_queue *q) {
@@ -133,7 +142,7 @@ static void mt_free(weft_runtime *base) {
     free(rt);
 }
 
-static const weft_sched_ops mt_ops = {mt_schedule, mt_block_on, mt_shutdown, mt_free, mt_wheel, mt_driver};
+static const weft_sched_ops mt_ops = {mt_schedule, mt_block_on, mt_shutdown, mt_free, mt_wheel, mt_driver, mt_stats};
 
 /* ---- creation ------------------------------------------------------------ */
 
@@ -176,7 +185,12 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
         local_queue_init(&w->queue);
         atomic_init(&w->park_state, MT_PARK_EMPTY);
         pthread_mutex_init(&w->park_lock, NULL);
-        pthread_cond_init(&w->park_cond, NULL);
+        /* The timed wait's deadline is on CLOCK_MONOTONIC: so must the condvar be. */
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->park_cond, &attr);
+        pthread_condattr_destroy(&attr);
     }
     for (unsigned i = 0; i < n; i++) {
         if (weft__thread_start(&rt->workers[i].thread, false, mt_worker_main, &rt->workers[i]) != 0) {

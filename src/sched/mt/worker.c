@@ -56,7 +56,12 @@ void mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
     mt_worker *w = weft__tls_worker;
     if (w && w->rt == rt) {
         bool notify;
-        if (yield || w->lifo_polls >= MT_MAX_LIFO_POLLS) {
+        if (yield) {
+            /* A task that woke itself goes behind the others on this worker;
+             * it is no new work for an idle worker to come and take. */
+            local_queue_push_back(&w->queue, t, &rt->inject);
+            notify = false;
+        } else if (w->lifo_polls >= MT_MAX_LIFO_POLLS) {
             local_queue_push_back(&w->queue, t, &rt->inject);
             notify = true;
         } else {
@@ -246,15 +251,18 @@ static void run_task(mt_worker *w, weft_task *t) {
         t = w->lifo;
         w->lifo = NULL;
         if (w->lifo_polls >= MT_MAX_LIFO_POLLS) {
+            /* Capped: to the back, behind the tasks it would have starved.
+             * Wake a helper only if there are such tasks; a lone chain of
+             * tasks would otherwise bounce between workers. */
             local_queue_push_back(&w->queue, t, &rt->inject);
-            mt_notify_parked(rt);
+            if (local_queue_len(&w->queue) > 1) mt_notify_parked(rt);
             break;
         }
         w->lifo_polls++;
         weft__task_run(t);
         polls++;
     }
-    counter_add_shared(&rt->base.stats.task_polls, polls);
+    counter_add(&w->polls, polls);
 }
 
 void *mt_worker_main(void *arg) {
