@@ -6,8 +6,12 @@
 # Environment:
 #   BENCH_ROUNDS=5        rounds per benchmark and side
 #   BENCH_ONLY=a,b*       only these benchmarks (names or fnmatch patterns)
-#   BENCH_SUITES=ct       suites to run: ct (current_thread); mt adds the
-#                         multi_thread rows (BENCH_MT workers, default nproc)
+#   BENCH_ROUNDS_MT=...   rounds for one suite (BENCH_ROUNDS_<SUITE>)
+#   BENCH_SUITES=ct,mt    suites to run: ct (current_thread), mt (multi_thread,
+#                         BENCH_MT workers, default nproc); only the sections
+#                         of the suites that ran are rewritten in BENCH_OUT
+#   BENCH_SCALE=1         the mt rows also run with this many workers, for the
+#                         "1 -> N workers" table (0: not)
 #   BENCH_TIMEOUT=180     seconds before one run is killed
 #   BENCH_WARMUP=0        uncounted rounds run first
 #   BENCH_BUILD_DIR=build/release   weft's CMake build (configured if absent)

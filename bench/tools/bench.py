@@ -19,13 +19,23 @@ given on the command line are substituted. A peer is any program that
 prints the RESULT line: a future echo-server suite would point `weft` and
 each peer at a driver script that starts the server, runs the load
 generator and prints RESULT itself. Give the row a `suite` name and enable
-it with BENCH_SUITES (default: "ct").
+it with BENCH_SUITES (default: "ct,mt").
+
+The output file is shared: the runner owns only the blocks between
+`<!-- bench.py:KEY -->` and `<!-- /bench.py:KEY -->` (KEY = intro,
+suite=<name>, measures). A run rewrites the block of each suite it ran, plus
+intro and measures, and keeps everything else as it is: other suites'
+blocks, the notes between `<!-- notes -->` and `<!-- /notes -->`, and any
+section someone else's script or hand put outside the markers (echo, ...).
 
 Environment (read by run.sh and passed on as options):
     BENCH_ROUNDS   rounds (default 5)
+    BENCH_ROUNDS_<SUITE>  rounds for one suite (BENCH_ROUNDS_MT=3, ...)
     BENCH_ONLY     comma-separated benchmark names or fnmatch patterns
-    BENCH_SUITES   comma-separated suites (default "ct"; "mt" adds the
+    BENCH_SUITES   comma-separated suites (default "ct,mt"; "mt" is the
                    multi_thread variants, with BENCH_MT workers, default nproc)
+    BENCH_SCALE    with mt: also run every mt row with this many workers
+                   (default 1) and write a "1 -> N workers" table; 0: don't
 """
 
 import argparse
@@ -49,7 +59,8 @@ import time
 
 class Bench:
     def __init__(self, name, weft, peers, measures, suite="ct", headline="secs",
-                 goal=None, extras=(), mem_goal=None, note=None):
+                 goal=None, extras=(), mem_goal=None, note=None, scale="secs",
+                 variant_of=None):
         self.name = name            # row name (unique)
         self.weft = weft            # argv template list
         self.peers = peers          # {peer name: argv template list}
@@ -60,6 +71,8 @@ class Bench:
         self.extras = extras        # extra RESULT keys to report (medians)
         self.mem_goal = mem_goal    # bytes_per_task goal, if the row reports it
         self.note = note            # short remark shown under the table
+        self.scale = scale          # metric of the scaling table: "secs" or an extra (wall secs)
+        self.variant_of = variant_of  # (row name, workers) of a scaling run; not a table row
 
 
 def W(prog, *args):
@@ -103,7 +116,34 @@ MEASURES = {
                   "the task allocation, its future and timer entry, and allocator slack (no "
                   "join handles are kept on either side). Wall time includes the 2 s sleep, "
                   "so the judged time ratio is CPU time.",
+    "remote_spawn": "K threads outside the runtime (plain threads, not workers; K = 1, 2, 4, 8 "
+                    "in rows /1t ... /8t) each spawn 1,000,000 / K empty detached tasks at the "
+                    "same time, released together by a barrier; each task decrements a shared "
+                    "counter and the last one notifies a signal that the root future awaits "
+                    "in block_on on the main thread. Timed from the barrier to block_on's "
+                    "return, so spawning and running overlap; spawn is the wall time until the "
+                    "last spawner thread has made its last spawn. Every spawn takes the path for "
+                    "foreign threads (weft: the mutex-protected inject queue plus a wake-up of "
+                    "the runtime; Tokio: its inject queue plus an unpark); with K > 1 the "
+                    "spawners contend for it, with K > 2 they also compete for the 2 cores. "
+                    "Model: tokio/benches/remote_spawn.rs (12,800 tasks per iteration there, "
+                    "joined by handles afterwards; here a counter says when all have run).",
+    "spawn_many_remote_idle": "100 iterations of: the main thread, outside the runtime, spawns "
+                              "10,000 empty tasks onto the idle runtime (keeping the join "
+                              "handles), then block_on runs a root future that awaits every "
+                              "handle in order. 1,000,000 tasks, all timed; spawn/join are the "
+                              "two phases' wall times. On current_thread the tasks run only "
+                              "once block_on is entered; on multi_thread the workers start "
+                              "running them while the main thread is still spawning. Model: "
+                              "tokio/benches/rt_multi_threaded.rs, spawn_many_remote_idle.",
 }
+
+MT_MEASURES = ("The same programs with `--mt W`: weft creates its runtime with "
+               "`weft_runtime_options{.flavor = WEFT_MULTI_THREAD, .workers = W}`, Tokio with "
+               "`Builder::new_multi_thread().worker_threads(W).enable_all()`. On both sides "
+               "`block_on` polls the root future on the main thread, outside the W workers, "
+               "and the spawned tasks run on the workers; remote_spawn's spawner threads are "
+               "outside the runtime on both sides.")
 
 BENCHES = [
     Bench("spawn_many", W("spawn_many"), {"tokio": TOKIO("spawn_many")},
@@ -116,19 +156,38 @@ BENCHES = [
           MEASURES["chained_spawn"]),
     Bench("timers", W("timers"), {"tokio": TOKIO("timers")},
           MEASURES["timers"], headline="cpu", goal=0.5,
-          extras=("insert", "cancel", "arm", "fire")),
+          extras=("insert", "cancel", "arm", "fire"), scale="arm"),
     Bench("idle_tasks", W("idle_tasks"), {"tokio": TOKIO("idle_tasks")},
           MEASURES["idle_tasks"], headline="cpu", extras=("spawn", "bytes_per_task"),
-          mem_goal=256),
+          mem_goal=256, scale="spawn"),
+] + [
+    Bench("remote_spawn/%dt" % _k, W("remote_spawn", "--threads", str(_k)),
+          {"tokio": TOKIO("remote_spawn", "--threads", str(_k))}, MEASURES["remote_spawn"],
+          extras=("spawn",))
+    for _k in (1, 2, 4, 8)
+] + [
+    Bench("spawn_many_remote_idle", W("spawn_many_remote_idle"),
+          {"tokio": TOKIO("spawn_many_remote_idle")}, MEASURES["spawn_many_remote_idle"],
+          extras=("spawn", "join")),
 ]
 
-# The same six on the multi_thread schedulers (suite "mt", off by default).
-for _b in list(BENCHES):
+# The same rows on the multi_thread schedulers (suite "mt").
+for _b in [b for b in BENCHES if b.suite == "ct"]:
     BENCHES.append(Bench(
         _b.name + "/mt", _b.weft + ["--mt", "{mt}"],
         {p: argv + ["--mt", "{mt}"] for p, argv in _b.peers.items()},
-        "As " + _b.name + ", on the multi_thread scheduler with {mt} workers on both sides.",
-        suite="mt", headline=_b.headline, goal=None, extras=_b.extras))
+        MT_MEASURES, suite="mt", headline=_b.headline, goal=None, extras=_b.extras,
+        scale=_b.scale))
+
+
+def scale_variant(b, workers):
+    """The run of mt row `b` with `workers` workers, for the scaling table."""
+    def fix(argv):
+        return [t.replace("{mt}", str(workers)) for t in argv]
+    return Bench("%s@%dw" % (b.name, workers), fix(b.weft),
+                 {p: fix(argv) for p, argv in b.peers.items()}, b.measures, suite=b.suite,
+                 headline=b.headline, extras=b.extras, scale=b.scale,
+                 variant_of=(b.name, workers))
 
 # ---------------------------------------------------------------------------
 # Running one program
@@ -343,6 +402,14 @@ def tokio_version(lock_path):
 # ---------------------------------------------------------------------------
 
 
+def suite_rounds(suite, default):
+    v = os.environ.get("BENCH_ROUNDS_" + re.sub(r"\W", "_", suite).upper(), "")
+    try:
+        return int(v) if v else default
+    except ValueError:
+        return default
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", default=os.getcwd())
@@ -356,8 +423,10 @@ def main():
     ap.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "0")),
                     help="uncounted rounds run first")
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
-    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct"))
+    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct,mt"))
     ap.add_argument("--mt", type=int, default=int(os.environ.get("BENCH_MT", "0") or 0))
+    ap.add_argument("--scale", type=int, default=int(os.environ.get("BENCH_SCALE", "1") or 0),
+                    help="also run the mt rows with this many workers (0: no scaling table)")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("BENCH_TIMEOUT", "180")))
     ap.add_argument("--out", default="docs/benchmarks.md")
     ap.add_argument("--json", default=None, help="also write raw results here")
@@ -381,6 +450,16 @@ def main():
         print("bench: nothing selected (BENCH_ONLY=%r BENCH_SUITES=%r)" % (a.only, a.suites),
               file=sys.stderr)
         return 2
+    rounds = {s: suite_rounds(s, a.rounds) for s in suites}
+
+    # Every mt row also runs with a.scale workers, right after the row itself
+    # in every round, for the scaling table.
+    scale = a.scale if a.scale > 0 and a.scale != mt else 0
+    runs = []
+    for b in benches:
+        runs.append(b)
+        if scale and b.suite == "mt":
+            runs.append(scale_variant(b, scale))
 
     def argv_of(tmpl):
         return [t.format(**subst) for t in tmpl]
@@ -388,10 +467,12 @@ def main():
     helper = build_rusage_helper(a.tools_dir)
 
     # results[bench][side] = list of run dicts
-    results = {b.name: {s: [] for s in ["weft"] + list(b.peers)} for b in benches}
+    results = {b.name: {s: [] for s in ["weft"] + list(b.peers)} for b in runs}
     started = datetime.datetime.now(datetime.timezone.utc)
-    for rnd in range(-a.warmup, a.rounds):
-        for b in benches:
+    for rnd in range(-a.warmup, max(rounds.values())):
+        for b in runs:
+            if rnd >= rounds[b.suite]:
+                continue
             sides = [("weft", b.weft)] + list(b.peers.items())
             if rnd % 2 != 0:
                 sides.reverse()
@@ -407,75 +488,200 @@ def main():
                     bpt = r.get("extras", {}).get("bytes_per_task")
                     if bpt:
                         desc += " %s B/task" % bpt
-                label = "round %d/%d" % (rnd + 1, a.rounds) if rnd >= 0 else "warm-up"
-                print("%-11s %-16s %-6s %s" % (label, b.name, side, desc), flush=True)
+                label = ("round %d/%d" % (rnd + 1, rounds[b.suite]) if rnd >= 0 else "warm-up")
+                print("%-11s %-24s %-6s %s" % (label, b.name, side, desc), flush=True)
     finished = datetime.datetime.now(datetime.timezone.utc)
 
     if a.json:
         os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
         with open(a.json, "w") as f:
-            json.dump({"started": started.isoformat(), "results": results}, f, indent=1)
+            json.dump({"started": started.isoformat(), "mt": mt, "scale": scale,
+                       "rounds": rounds, "results": results}, f, indent=1)
 
-    md = render(a, benches, results, started, finished, nproc, mt, suites)
-    notes = "\n_(none yet)_\n"
-    if os.path.exists(a.out):
-        old = open(a.out).read()
-        m = re.search(r"<!-- notes -->(.*?)<!-- /notes -->", old, re.S)
-        if m:
-            notes = m.group(1)
-    md = md.replace("@@NOTES@@", "<!-- notes -->" + notes + "<!-- /notes -->")
+    info = run_info(a, started, finished, nproc)
+    blocks = [("intro", render_intro())]
+    for suite in suites:
+        rows = [b for b in benches if b.suite == suite]
+        if not rows:
+            continue
+        variants = [b for b in runs if b.suite == suite and b.variant_of]
+        blocks.append(("suite=" + suite,
+                       render_suite(a, suite, rows, variants, results, info, rounds[suite],
+                                    mt, scale)))
+    blocks.append(("measures", render_measures()))
+    old = open(a.out).read() if os.path.exists(a.out) else None
+    md = merge_doc(old, blocks)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    with open(a.out, "w") as f:
+    tmp = a.out + ".tmp"
+    with open(tmp, "w") as f:
         f.write(md)
-    print("bench: wrote %s" % a.out)
-    failed = sum(1 for b in benches for s in results[b.name].values()
+    os.replace(tmp, a.out)
+    print("bench: wrote %s (sections: %s)" % (a.out, ", ".join(k for k, _ in blocks)))
+    failed = sum(1 for b in runs for s in results[b.name].values()
                  for r in s if "error" in r)
     if failed:
         print("bench: %d run(s) failed; see the table" % failed, file=sys.stderr)
     return 0
 
 
-def render(a, benches, results, started, finished, nproc, mt, suites):
+# ---------------------------------------------------------------------------
+# The document: blocks owned by the runner, everything else kept
+# ---------------------------------------------------------------------------
+
+NOTES_DEFAULT = "## Notes\n\n<!-- notes -->\n_(none yet)_\n<!-- /notes -->\n"
+# Headings the runner wrote before it marked its blocks (dropped when such a
+# file is first converted; any other "## " section is kept).
+LEGACY_HEADINGS = {"Results", "Memory per idle task", "Details", "What each benchmark measures"}
+
+
+def _open(key):
+    return "<!-- bench.py:%s -->" % key
+
+
+def _close(key):
+    return "<!-- /bench.py:%s -->" % key
+
+
+def _block(key, body):
+    return "%s\n%s\n%s" % (_open(key), body.strip("\n"), _close(key))
+
+
+def _find(doc, key):
+    """(start, end) of the block `key` in doc, markers included, or None."""
+    i = doc.find(_open(key))
+    if i < 0:
+        return None
+    j = doc.find(_close(key), i)
+    if j < 0:
+        return None
+    return i, j + len(_close(key))
+
+
+def convert_legacy(old):
+    """A file written before the runner marked its blocks: keep the notes and
+    any section the runner did not write; drop the rest."""
+    notes = None
+    m = re.search(r"(?:## Notes\s*\n\s*)?<!-- notes -->.*?<!-- /notes -->\n?", old, re.S)
+    if m:
+        notes = m.group(0)
+        if not notes.startswith("## Notes"):
+            notes = "## Notes\n\n" + notes
+        old = old[:m.start()] + old[m.end():]
+    kept = []
+    for sec in re.split(r"(?m)^(?=## )", old):
+        if not sec.startswith("## "):
+            continue
+        title = sec[3:].splitlines()[0].strip()
+        if title in LEGACY_HEADINGS or title == "Notes":
+            continue
+        kept.append(sec.rstrip("\n") + "\n")
+    doc = "# Benchmarks\n\n"
+    for sec in kept:
+        doc += sec + "\n"
+    doc += notes.rstrip("\n") + "\n" if notes else NOTES_DEFAULT
+    return doc
+
+
+def merge_doc(old, blocks):
+    """Replaces or inserts the runner's blocks in `old` (None: a new file)."""
+    if old is None or "<!-- bench.py:" not in old:
+        doc = convert_legacy(old) if old is not None else "# Benchmarks\n\n" + NOTES_DEFAULT
+    else:
+        doc = old
+    for key, body in blocks:
+        text = _block(key, body)
+        span = _find(doc, key)
+        if span:
+            doc = doc[:span[0]] + text + doc[span[1]:]
+            continue
+        # Where a new block goes: intro after the title; a suite after the
+        # last suite block (else after intro); measures after the last
+        # suite block. Failing that, before "## Notes" (else at the end).
+        at = None
+        if key == "intro":
+            m = re.search(r"(?m)^# .*\n", doc)
+            at = m.end() if m else 0
+        else:
+            ends = [m.end() for m in re.finditer(r"<!-- /bench\.py:suite=[^>]* -->", doc)]
+            if ends:
+                at = max(ends)
+            elif _find(doc, "intro"):
+                at = _find(doc, "intro")[1]
+            if key != "measures" and _find(doc, "measures") and (
+                    at is None or _find(doc, "measures")[0] < at):
+                at = _find(doc, "measures")[0]
+        if at is None:
+            m = re.search(r"(?m)^## Notes\s*$", doc)
+            at = m.start() if m else len(doc)
+        doc = doc[:at].rstrip("\n") + "\n\n" + text + "\n\n" + doc[at:].lstrip("\n")
+    return doc.rstrip("\n") + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------
+
+SUITE_TITLES = {"ct": "current_thread", "mt": "multi_thread, {mt} workers"}
+
+
+def run_info(a, started, finished, nproc):
     cc, build_type = c_compiler(a.weft_build or os.path.dirname(a.weft_bin.rstrip("/")))
-    rustc = rustc_version(a.tokio_target or "")
-    cargo = sh([a.cargo, "--version"]) or a.cargo
-    tokio = tokio_version(a.tokio_lock or "")
     commit = sh(["git", "rev-parse", "--short", "HEAD"], cwd=a.root) or "?"
     dirty = sh(["git", "status", "--porcelain", "--untracked-files=no"], cwd=a.root)
-    peers = sorted({p for b in benches for p in b.peers})
+    return {
+        "started": started, "finished": finished, "nproc": nproc,
+        "cc": cc, "build_type": build_type, "commit": commit, "dirty": bool(dirty),
+        "rustc": rustc_version(a.tokio_target or ""),
+        "cargo": sh([a.cargo, "--version"]) or a.cargo,
+        "tokio": tokio_version(a.tokio_lock or ""),
+    }
 
+
+def render_intro():
+    return ("Written by `make bench` (`bench/run.sh`, `bench/tools/bench.py`). Method: "
+            "`/work/shared/DESIGN.md`, \"How we measure\": weft and each peer run side by side "
+            "in one run on one machine, and the ratios are what count.\n\n"
+            "The runner rewrites only the blocks between `<!-- bench.py:… -->` markers, and "
+            "of the suites only those it ran (`BENCH_SUITES`, default `ct,mt`), so each suite "
+            "section carries its own date and settings. Everything outside the markers is kept: "
+            "the notes at the end (edit them freely) and sections that other scripts or people "
+            "add (put them outside the markers).")
+
+
+def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale):
+    title = SUITE_TITLES.get(suite, suite).format(mt=mt)
+    peers = sorted({p for b in benches for p in b.peers})
+    spent = sum(r.get("elapsed", 0.0) for b in benches + variants
+                for side in results[b.name].values() for r in side)
     L = []
-    L.append("# Benchmarks")
-    L.append("")
-    L.append("Written by `make bench` (`bench/run.sh`, `bench/tools/bench.py`); edit only the notes "
-             "section at the end, which is kept when the file is regenerated. Method: "
-             "`/work/shared/DESIGN.md`, \"How we measure\": weft and each peer run side by side "
-             "in one run on one machine, and the ratios are what count.")
+    L.append("## Suite `%s`: %s" % (suite, title))
     L.append("")
     L.append("| | |")
     L.append("|---|---|")
-    L.append("| date | %s (%.0f s run) |" % (started.strftime("%Y-%m-%d %H:%M UTC"),
-                                            (finished - started).total_seconds()))
-    L.append("| machine | %s, nproc %d, Linux %s |" % (cpu_model(), nproc, platform.release()))
+    L.append("| date | %s (this suite: %.0f s of a %.0f s run) |"
+             % (info["started"].strftime("%Y-%m-%d %H:%M UTC"), spent,
+                (info["finished"] - info["started"]).total_seconds()))
+    L.append("| machine | %s, nproc %d, Linux %s |" % (cpu_model(), info["nproc"], platform.release()))
     L.append("| rounds | %d per benchmark and side%s; weft and the peer alternate, the order flips each round; medians shown |"
-             % (a.rounds, " (after %d warm-up)" % a.warmup if a.warmup else ""))
-    L.append("| weft | git %s%s, %s, CMake %s |" % (commit, "+dirty" if dirty else "", cc,
-                                                   build_type or "?"))
+             % (rounds, " (after %d warm-up)" % a.warmup if a.warmup else ""))
+    L.append("| weft | git %s%s, %s, CMake %s |" % (info["commit"], "+dirty" if info["dirty"] else "",
+                                                   info["cc"], info["build_type"] or "?"))
     if "tokio" in peers:
         L.append("| tokio | %s (Debian librust-tokio-dev, built offline), %s, %s, release, lto=fat, codegen-units=1 |"
-                 % (tokio, rustc, cargo))
-    sched = []
-    if "ct" in suites:
-        sched.append("current_thread on both sides (`weft_runtime_create(&rt, NULL)`; "
-                     "`Builder::new_current_thread().enable_all()`)")
-    if "mt" in suites:
-        sched.append("rows marked /mt: multi_thread with %d workers on both sides" % mt)
-    L.append("| scheduler | %s |" % "; ".join(sched))
+                 % (info["tokio"], info["rustc"], info["cargo"]))
+    if suite == "ct":
+        L.append("| scheduler | current_thread on both sides (`weft_runtime_create(&rt, NULL)`; "
+                 "`Builder::new_current_thread().enable_all()`) |")
+    elif suite == "mt":
+        L.append("| scheduler | multi_thread with %d workers on both sides (`.flavor = WEFT_MULTI_THREAD, "
+                 ".workers = %d`; `Builder::new_multi_thread().worker_threads(%d).enable_all()`); "
+                 "block_on's future runs on the main thread, outside the workers, on both sides |"
+                 % (mt, mt, mt))
     L.append("| allocator | glibc malloc on both sides |")
     L.append("")
 
     # ---- main table
-    L.append("## Results")
+    L.append("### Results")
     L.append("")
     L.append("Wall and CPU are seconds of the measured section, timed inside each program "
              "(runtime creation and teardown excluded). Ratios are weft / peer: below 1 means "
@@ -512,11 +718,12 @@ def render(a, benches, results, started, finished, nproc, mt, suites):
                 b.name, p, fnum(med(ws)), fnum(med(ps)), wall_s, fnum(med(wc)), fnum(med(pc)), cpu_s,
                 fmib(med(wr)), fmib(med(prr)), floor, goal,
                 "n/a" if noise is None else "%.0f%%" % (noise * 100)))
-            for side, runs in (("weft", w), (p, pr)):
-                errs = [r["error"] for r in runs if "error" in r]
-                if errs:
-                    failures.append("%s / %s: %d of %d runs failed (%s)"
-                                    % (b.name, side, len(errs), len(runs), errs[0]))
+    for b in benches + variants:
+        for side, runs in results[b.name].items():
+            errs = [r["error"] for r in runs if "error" in r]
+            if errs:
+                failures.append("%s / %s: %d of %d runs failed (%s)"
+                                % (b.name, side, len(errs), len(runs), errs[0]))
     L.append("")
     if failures:
         L.append("Failed runs (medians above use the runs that succeeded):")
@@ -524,11 +731,16 @@ def render(a, benches, results, started, finished, nproc, mt, suites):
         for f in failures:
             L.append("- " + f)
         L.append("")
+    notes = [b for b in benches if b.note]
+    for b in notes:
+        L.append("- %s: %s" % (b.name, b.note))
+    if notes:
+        L.append("")
 
     # ---- memory per task
     mem_rows = [b for b in benches if b.mem_goal is not None]
     if mem_rows:
-        L.append("## Memory per idle task")
+        L.append("### Memory per idle task")
         L.append("")
         L.append("(peak RSS - RSS before spawning) / tasks, measured inside each program; "
                  "goal ≤ 256 B per task (Tokio 1.24 is about 1.4 KB).")
@@ -549,7 +761,7 @@ def render(a, benches, results, started, finished, nproc, mt, suites):
     # ---- phases / extras
     ext_rows = [b for b in benches if b.extras]
     if ext_rows:
-        L.append("## Details")
+        L.append("### Details")
         L.append("")
         L.append("Medians of the extra values the programs report (seconds unless named).")
         L.append("")
@@ -564,21 +776,84 @@ def render(a, benches, results, started, finished, nproc, mt, suites):
                 L.append("| %s | %s | %s |" % (b.name, k, " | ".join(cells)))
         L.append("")
 
-    # ---- what each measures
+    # ---- scaling
+    if variants:
+        L.extend(render_scaling(benches, variants, results, mt, scale, info["nproc"]))
+    return "\n".join(L)
+
+
+def scale_values(runs, metric):
+    return collect(runs, "secs") if metric == "secs" else collect_extra(runs, metric)
+
+
+def render_scaling(benches, variants, results, mt, scale, nproc):
+    peers = sorted({p for b in benches for p in b.peers})
+    by_row = {v.variant_of[0]: v for v in variants}
+    L = []
+    L.append("### Scaling: %d → %d workers" % (scale, mt))
+    L.append("")
+    L.append("Every row above was also run with %d worker%s on both sides, in the same rounds "
+             "(right after the %d-worker run). Medians of wall seconds: of the measured section, "
+             "except timers (its arm phase: inserting and cancelling the timers) and idle_tasks "
+             "(its spawn phase), whose measured sections are mostly sleeping. Speed-up = time "
+             "with %d / time with %d (above 1: faster with more workers). nproc is %d, and the "
+             "main thread (block_on's future) and remote_spawn's spawner threads compete with "
+             "the workers for those cores."
+             % (scale, "" if scale == 1 else "s", mt, scale, mt, nproc))
+    L.append("")
+    head = "| benchmark | metric | weft %dw | weft %dw | weft speed-up" % (scale, mt)
+    rule = "|---|---|--:|--:|--:"
+    for p in peers:
+        head += " | %s %dw | %s %dw | %s speed-up" % (p, scale, p, mt, p)
+        rule += "|--:|--:|--:"
+    for p in peers:
+        head += " | weft/%s at %dw | weft/%s at %dw" % (p, scale, p, mt)
+        rule += "|--:|--:"
+    L.append(head + " |")
+    L.append(rule + "|")
+    for b in benches:
+        v = by_row.get(b.name)
+        if not v:
+            continue
+        metric = b.scale
+        cells = []
+        meds = {}
+        for side in ["weft"] + peers:
+            lo = med(scale_values(results[v.name].get(side, []), metric))
+            hi = med(scale_values(results[b.name].get(side, []), metric))
+            meds[side] = (lo, hi)
+            cells += [fnum(lo), fnum(hi), "n/a" if not (lo and hi) else "%.2f×" % (lo / hi)]
+        for p in peers:
+            for i in (0, 1):
+                wv, pv = meds["weft"][i], meds[p][i]
+                cells.append(fratio(wv / pv if wv is not None and pv else None))
+        L.append("| %s | %s | %s |" % (b.name, "wall" if metric == "secs" else metric,
+                                       " | ".join(cells)))
+    L.append("")
+    return L
+
+
+def render_measures():
+    L = []
     L.append("## What each benchmark measures")
     L.append("")
     L.append("Each benchmark is written twice, doing the same work: C in `bench/weft/<name>.c`, "
              "Rust in `bench/peers/tokio/src/main.rs` (`tokio_bench <name>`). Each program prints "
              "one `RESULT <name> secs=… cpu=… key=value…` line. Run one by hand with "
-             "`build/release/bench/bench_<name> [--n N] [--mt W]` or "
-             "`build/peers/tokio/release/tokio_bench <name> [--n N] [--mt W]`.")
+             "`build/release/bench/bench_<name> [--n N] [--mt W] [--threads K] [--iters I]` or "
+             "`build/peers/tokio/release/tokio_bench <name> [--n N] [--mt W] [--threads K] [--iters I]`.")
     L.append("")
     seen = set()
-    for b in benches:
+    for b in BENCHES:
         if b.measures in seen:
             continue
         seen.add(b.measures)
-        L.append("- **%s**: %s" % (b.name, b.measures.replace("{mt}", str(mt))))
+        name = b.name
+        if b.measures == MEASURES.get("remote_spawn"):
+            name = "remote_spawn/Kt"
+        elif b.measures == MT_MEASURES:
+            name = "… /mt"
+        L.append("- **%s**: %s" % (name, b.measures))
     L.append("")
     L.append("Asymmetries that remain: a weft join handle is a 40-byte future while a Tokio "
              "JoinHandle is one pointer, so spawn_many's handle array is 40 MB on weft's side "
@@ -591,11 +866,6 @@ def render(a, benches, results, started, finished, nproc, mt, suites):
              "(Tokio's Sleep spends budget only when it completes, so its pass never runs "
              "short either); Tokio is compiled with LTO, weft is a static library without "
              "LTO.")
-    L.append("")
-    L.append("## Notes")
-    L.append("")
-    L.append("@@NOTES@@")
-    L.append("")
     return "\n".join(L)
 
 

@@ -80,22 +80,30 @@ static inline uint64_t bench_splitmix64(uint64_t *state) {
 
 /* ---- command line and runtime -------------------------------------------- */
 
-/** Parsed arguments: [--mt N] [--n N]. */
+/** Parsed arguments: [--mt N] [--n N] [--threads K] [--iters I]. */
 typedef struct bench_args {
-    long mt; /* 0: current_thread; N: multi_thread with N workers */
-    long n;  /* 0: the benchmark's default size */
+    long mt;      /* 0: current_thread; N: multi_thread with N workers */
+    long n;       /* 0: the benchmark's default size */
+    long threads; /* 0: the default number of outside threads (remote_spawn) */
+    long iters;   /* 0: the default number of iterations (spawn_many_remote_idle) */
 } bench_args;
 
 static inline bench_args bench_parse_args(int argc, char **argv, const char *name) {
-    bench_args a = {0, 0};
+    bench_args a = {0, 0, 0, 0};
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--mt") == 0) {
             a.mt = strtol(argv[++i], NULL, 10);
             if (a.mt < 1) a.mt = 1;
         } else if (i + 1 < argc && strcmp(argv[i], "--n") == 0) {
             a.n = strtol(argv[++i], NULL, 10);
+        } else if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) {
+            a.threads = strtol(argv[++i], NULL, 10);
+            if (a.threads < 1) a.threads = 1;
+        } else if (i + 1 < argc && strcmp(argv[i], "--iters") == 0) {
+            a.iters = strtol(argv[++i], NULL, 10);
+            if (a.iters < 1) a.iters = 1;
         } else {
-            fprintf(stderr, "usage: bench_%s [--mt N] [--n N]\n", name);
+            fprintf(stderr, "usage: bench_%s [--mt N] [--n N] [--threads K] [--iters I]\n", name);
             exit(2);
         }
     }

@@ -7,6 +7,8 @@
 //!
 //! Without --mt the runtime is current_thread; `--mt N` selects the
 //! multi_thread scheduler with N workers (every benchmark is Send-safe).
+//! `--threads K` (remote_spawn) and `--iters I` (spawn_many_remote_idle)
+//! set what only those two take.
 
 mod common;
 
@@ -29,10 +31,15 @@ const TIMERS_N: usize = 1_000_000;
 const TIMERS_SEED: u64 = 0x5eed_7153;
 const IDLE_N: usize = 1_000_000;
 const IDLE_SLEEP_MS: u64 = 2_000;
+const REMOTE_SPAWN_N: usize = 1_000_000;
+const REMOTE_SPAWN_THREADS: usize = 1;
+const REMOTE_IDLE_N: usize = 10_000; // per iteration, as in tokio/benches
+const REMOTE_IDLE_ITERS: usize = 100;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: tokio_bench <spawn_many|yield_many|ping_pong|chained_spawn|timers|idle_tasks> [--mt N] [--n N]"
+        "usage: tokio_bench <spawn_many|yield_many|ping_pong|chained_spawn|timers|idle_tasks|\
+         remote_spawn|spawn_many_remote_idle> [--mt N] [--n N] [--threads K] [--iters I]"
     );
     std::process::exit(2);
 }
@@ -41,6 +48,8 @@ struct Args {
     name: String,
     mt: Option<usize>,
     n: Option<usize>, // overrides the size (for quick runs)
+    threads: Option<usize>,
+    iters: Option<usize>,
 }
 
 fn parse_args() -> Args {
@@ -49,12 +58,14 @@ fn parse_args() -> Args {
         Some(n) => n,
         None => usage(),
     };
-    let mut args = Args { name, mt: None, n: None };
+    let mut args = Args { name, mt: None, n: None, threads: None, iters: None };
     while let Some(a) = it.next() {
         let v: Option<usize> = it.next().and_then(|s| s.parse().ok());
         match (a.as_str(), v) {
             ("--mt", Some(v)) => args.mt = Some(v),
             ("--n", Some(v)) => args.n = Some(v),
+            ("--threads", Some(v)) => args.threads = Some(v.max(1)),
+            ("--iters", Some(v)) => args.iters = Some(v.max(1)),
             _ => usage(),
         }
     }
@@ -84,6 +95,12 @@ fn main() {
         "chained_spawn" => rt.block_on(chained_spawn(n.unwrap_or(CHAIN_N))),
         "timers" => rt.block_on(async { tokio::spawn(timers(n.unwrap_or(TIMERS_N))).await.unwrap() }),
         "idle_tasks" => rt.block_on(idle_tasks(n.unwrap_or(IDLE_N))),
+        "remote_spawn" => {
+            remote_spawn(&rt, n.unwrap_or(REMOTE_SPAWN_N), args.threads.unwrap_or(REMOTE_SPAWN_THREADS))
+        }
+        "spawn_many_remote_idle" => {
+            spawn_many_remote_idle(&rt, n.unwrap_or(REMOTE_IDLE_N), args.iters.unwrap_or(REMOTE_IDLE_ITERS))
+        }
         _ => usage(),
     }
     eprintln!("tokio_bench {}: {}", args.name, flavor);
@@ -322,6 +339,101 @@ async fn idle_tasks(n: usize) {
             ("base_kib", base_kib.to_string()),
             ("hwm_kib", hwm_kib.to_string()),
             ("bytes_per_task", format!("{:.1}", per_task)),
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// remote_spawn: K threads outside the runtime (std::thread, not workers)
+// each spawn N/K trivial detached tasks at once, released by a barrier; each
+// task counts down, the last notifies the Signal that block_on awaits on the
+// main thread. Timed from the barrier to block_on's return; spawn= is the
+// wall time until the last spawner thread has made its last spawn. Model:
+// tokio/benches/remote_spawn.rs (which joins handles afterwards instead).
+// ---------------------------------------------------------------------------
+struct Remote {
+    left: AtomicUsize,
+    done: Signal,
+}
+
+fn remote_spawn(rt: &tokio::runtime::Runtime, n: usize, k: usize) {
+    let n = n - n % k; // every thread spawns as many
+    let shared = leak(Remote { left: AtomicUsize::new(n), done: Signal::new() });
+    let barrier = Arc::new(std::sync::Barrier::new(k + 1));
+    let threads: Vec<_> = (0..k)
+        .map(|_| {
+            let handle = rt.handle().clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..n / k {
+                    drop(handle.spawn(async move {
+                        if shared.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                            shared.done.notify();
+                        }
+                    }));
+                }
+                std::time::Instant::now()
+            })
+        })
+        .collect();
+    barrier.wait();
+    let sw = Stopwatch::start();
+    let t0 = std::time::Instant::now();
+    rt.block_on(shared.done.wait());
+    let (wall, cpu) = sw.read();
+    let mut last = t0;
+    for t in threads {
+        last = last.max(t.join().unwrap());
+    }
+    assert_eq!(shared.left.load(Ordering::Acquire), 0);
+    report(
+        "remote_spawn",
+        wall,
+        cpu,
+        &[
+            ("n", n.to_string()),
+            ("threads", k.to_string()),
+            ("spawn", format!("{:.6}", last.duration_since(t0).as_secs_f64())),
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// spawn_many_remote_idle: the main thread, outside the runtime, spawns N
+// empty tasks onto the idle runtime (rt.spawn), keeping the handles; then
+// block_on awaits every handle in order. I iterations, all timed. Model:
+// tokio/benches/rt_multi_threaded.rs, spawn_many_remote_idle.
+// ---------------------------------------------------------------------------
+fn spawn_many_remote_idle(rt: &tokio::runtime::Runtime, n: usize, iters: usize) {
+    let mut handles = Vec::with_capacity(n);
+    let (mut t_spawn, mut t_join) = (0.0f64, 0.0f64);
+    let sw = Stopwatch::start();
+    for _ in 0..iters {
+        let t0 = sw.read().0;
+        for _ in 0..n {
+            handles.push(rt.spawn(async {}));
+        }
+        let t1 = sw.read().0;
+        rt.block_on(async {
+            for h in handles.drain(..) {
+                h.await.unwrap();
+            }
+        });
+        t_spawn += t1 - t0;
+        t_join += sw.read().0 - t1;
+    }
+    let (wall, cpu) = sw.read();
+    report(
+        "spawn_many_remote_idle",
+        wall,
+        cpu,
+        &[
+            ("n", n.to_string()),
+            ("iters", iters.to_string()),
+            ("tasks", (n * iters).to_string()),
+            ("spawn", format!("{:.6}", t_spawn)),
+            ("join", format!("{:.6}", t_join)),
         ],
     );
 }
