@@ -47,7 +47,7 @@ fi
 if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
   echo "bench: warning: $BUILD is not a Release build" >&2
 fi
-targets=()
+targets=(echo_server)
 for src in bench/weft/*.c; do
   n=$(basename "$src" .c)
   targets+=("bench_$n")
@@ -69,10 +69,21 @@ rm -f bench/peers/tokio/Cargo.lock
 (cd bench/peers/tokio && CARGO_TARGET_DIR="$ROOT/$PEER_TARGET" "$CARGO" build --release --offline --quiet)
 
 # 4. Run and write the table.
+echo "bench: building the tokio::sync peer"
+rm -f bench/peers/tokio_sync/Cargo.lock
+(cd bench/peers/tokio_sync && CARGO_TARGET_DIR="$ROOT/build/peers/tokio_sync" "$CARGO" build --release --offline --quiet)
+
 mkdir -p bench/out
-exec python3 bench/tools/bench.py \
+python3 bench/tools/bench.py \
+  --var tokio_sync_bin="build/peers/tokio_sync/release/tokio_sync_bench" \
   --root "$ROOT" \
   --weft-bin "$BUILD/bench" --weft-build "$BUILD" \
   --tokio-bin "$PEER_TARGET/release/tokio_bench" --tokio-target "$PEER_TARGET" \
   --tokio-lock bench/peers/tokio/Cargo.lock --cargo "$CARGO" \
   --out "$OUT" --json bench/out/latest.json
+
+# The echo servers against Tokio, libuv, Go and the epoll floor: its own
+# report, docs/benchmarks-echo.md (BENCH_ECHO=0 skips it).
+if [ "${BENCH_ECHO:-1}" != 0 ]; then
+  WEFT_ECHO_SERVER="$BUILD/examples/echo_server" bash bench/echo/run.sh
+fi

@@ -171,6 +171,21 @@ BENCHES = [
           extras=("spawn", "join")),
 ]
 
+# Sync primitives and channels (suite "sync"): bench/weft/sync_*.c against
+# bench/peers/tokio_sync (tokio::sync), both on current_thread.
+SYNC_ROWS = [
+    ("sync_mpsc_bounded_1to1", "mpsc bounded (capacity 1024), one producer task, one consumer task, 10M messages"),
+    ("sync_mpsc_bounded_4to1", "mpsc bounded, four producer tasks, one consumer, 10M messages in all"),
+    ("sync_mpsc_unbounded_1to1", "mpsc unbounded, one producer, one consumer, 4M messages"),
+    ("sync_oneshot_reqrep", "request/reply: a fresh oneshot per request, answered by a server task over an mpsc, 1M round trips"),
+    ("sync_semaphore_contend", "1,000 tasks contending for a semaphore of 10 permits, 2M acquire/release in all"),
+    ("sync_mutex_contend", "1,000 tasks contending for one mutex, 2M lock/unlock in all"),
+    ("sync_notify_pingpong", "two tasks waking each other through two Notify, 1M round trips"),
+]
+for _name, _what in SYNC_ROWS:
+    BENCHES.append(Bench(_name, W(_name), {"tokio": ["{tokio_sync_bin}", _name]},
+                         _what + ". weft's primitive against the tokio::sync one.", suite="sync"))
+
 # The same rows on the multi_thread schedulers (suite "mt").
 for _b in [b for b in BENCHES if b.suite == "ct"]:
     BENCHES.append(Bench(
@@ -423,7 +438,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "0")),
                     help="uncounted rounds run first")
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
-    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct,mt"))
+    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct,mt,sync"))
     ap.add_argument("--mt", type=int, default=int(os.environ.get("BENCH_MT", "0") or 0))
     ap.add_argument("--scale", type=int, default=int(os.environ.get("BENCH_SCALE", "1") or 0),
                     help="also run the mt rows with this many workers (0: no scaling table)")
@@ -621,7 +636,8 @@ def merge_doc(old, blocks):
 # Rendering
 # ---------------------------------------------------------------------------
 
-SUITE_TITLES = {"ct": "current_thread", "mt": "multi_thread, {mt} workers"}
+SUITE_TITLES = {"ct": "current_thread", "mt": "multi_thread, {mt} workers",
+                "sync": "sync primitives and channels, current_thread"}
 
 
 def run_info(a, started, finished, nproc):
@@ -669,7 +685,7 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale):
     if "tokio" in peers:
         L.append("| tokio | %s (Debian librust-tokio-dev, built offline), %s, %s, release, lto=fat, codegen-units=1 |"
                  % (info["tokio"], info["rustc"], info["cargo"]))
-    if suite == "ct":
+    if suite in ("ct", "sync"):
         L.append("| scheduler | current_thread on both sides (`weft_runtime_create(&rt, NULL)`; "
                  "`Builder::new_current_thread().enable_all()`) |")
     elif suite == "mt":
