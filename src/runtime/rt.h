@@ -43,13 +43,18 @@ static inline void counter_add_shared(weft_counter *c, uint64_t n) {
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-/* Every task of a runtime, so that shutdown can drop the unfinished ones. */
-typedef struct weft_owned_tasks {
-    weft_spinlock lock;
-    weft_task *head;
+/* Every task of a runtime, so that shutdown can drop the unfinished ones.
+ * Sharded by task address: spawners and every worker insert and remove on
+ * each task, and one lock would be one cache line bouncing between them
+ * all (Tokio shards its OwnedTasks for the same reason). Each shard counts
+ * its own spawns and completions under its lock. */
+#define WEFT_OWNED_SHARDS 16
+typedef struct weft_owned_shard {
+    alignas(64) weft_spinlock lock;
     bool closed;
-    size_t count;
-} weft_owned_tasks;
+    weft_task *head;
+    weft_counter spawned, completed;
+} weft_owned_shard;
 
 struct weft_runtime {
     const weft_sched_ops *ops;
@@ -58,12 +63,12 @@ struct weft_runtime {
      * memory a task can still touch (its scheduler) stays until both go.
      * Spawners write it, workers write the owned list: separate lines. */
     alignas(64) _Atomic uint64_t refs;
-    alignas(64) weft_owned_tasks owned;
+    weft_owned_shard owned[WEFT_OWNED_SHARDS];
     weft_runtime_options opts;
     uint64_t origin_ms;
     weft_blocking_pool blocking;
     struct {
-        weft_counter tasks_spawned, tasks_completed, task_polls, root_polls, parks,
+        weft_counter task_polls, root_polls, parks,
             remote_schedules, timers_fired;
     } stats;
 };
@@ -78,7 +83,11 @@ void weft__runtime_base_destroy(weft_runtime *rt);
 void weft__runtime_ref(weft_runtime *rt);
 void weft__runtime_unref(weft_runtime *rt);
 
-/* Owned-task list. Insert fails (returns false) once the list is closed. */
+/* Owned-task list (src/runtime/owned.c). Insert fails (returns false) once
+ * the list is closed. */
+void weft__owned_init(weft_runtime *rt);
+/* Spawns and completions so far (summed over the shards). */
+void weft__owned_counts(const weft_runtime *rt, uint64_t *spawned, uint64_t *completed);
 bool weft__owned_insert(weft_runtime *rt, weft_task *t);
 /* A task is completing: removes it if it is still listed (returns true if
  * it was: the caller then holds the list's reference) and counts it. */

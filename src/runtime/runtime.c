@@ -1,5 +1,5 @@
 /* The flavour-independent part of a runtime: creation and destruction,
- * reference counting, the owned-task list, counters, errors. */
+ * reference counting, counters, errors (the owned-task list: owned.c). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,8 +72,7 @@ uint64_t weft_runtime_now_ms(const weft_runtime *rt) { return weft_clock_ms() - 
 
 void weft_runtime_stats_get(const weft_runtime *rt, weft_runtime_stats *out) {
 #define GET(f) out->f = atomic_load_explicit(&rt->stats.f, memory_order_relaxed)
-    GET(tasks_spawned);
-    GET(tasks_completed);
+    weft__owned_counts(rt, &out->tasks_spawned, &out->tasks_completed);
     GET(task_polls);
     GET(root_polls);
     GET(parks);
@@ -91,7 +90,7 @@ void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
     rt->ops = ops;
     atomic_init(&rt->refs, 1);
     atomic_init(&rt->shutting_down, false);
-    spin_init(&rt->owned.lock);
+    weft__owned_init(rt);
     rt->opts = *opts;
     rt->origin_ms = weft_clock_ms();
     blocking_pool_init(&rt->blocking, opts->max_blocking);
@@ -107,60 +106,6 @@ void weft__runtime_unref(weft_runtime *rt) {
     if (atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) != 1) return;
     weft__runtime_base_destroy(rt);
     rt->ops->free(rt);
-}
-
-bool weft__owned_insert(weft_runtime *rt, weft_task *t) {
-    weft_owned_tasks *o = &rt->owned;
-    spin_lock(&o->lock);
-    bool ok = !o->closed;
-    if (ok) {
-        t->owned_prev = NULL;
-        t->owned_next = o->head;
-        if (o->head) o->head->owned_prev = t;
-        o->head = t;
-        o->count++;
-        counter_add(&rt->stats.tasks_spawned, 1); /* one writer at a time: the lock holder */
-    }
-    spin_unlock(&o->lock);
-    return ok;
-}
-
-/* A task removed by shutdown points at itself, so a later remove sees it gone. */
-static bool listed(const weft_task *t) { return t->owned_next != t; }
-
-static void unlink_locked(weft_owned_tasks *o, weft_task *t) {
-    if (t->owned_prev) t->owned_prev->owned_next = t->owned_next;
-    else o->head = t->owned_next;
-    if (t->owned_next) t->owned_next->owned_prev = t->owned_prev;
-    t->owned_prev = t->owned_next = t;
-    o->count--;
-}
-
-bool weft__owned_complete(weft_runtime *rt, weft_task *t) {
-    weft_owned_tasks *o = &rt->owned;
-    spin_lock(&o->lock);
-    bool was = listed(t);
-    if (was) unlink_locked(o, t);
-    counter_add(&rt->stats.tasks_completed, 1); /* one writer at a time: the lock holder */
-    spin_unlock(&o->lock);
-    return was;
-}
-
-void weft__owned_close_and_shutdown(weft_runtime *rt) {
-    weft_owned_tasks *o = &rt->owned;
-    for (;;) {
-        spin_lock(&o->lock);
-        o->closed = true;
-        weft_task *t = o->head;
-        if (t) unlink_locked(o, t);
-        spin_unlock(&o->lock);
-        if (!t) return;
-        /* We took the owned-list reference with the task. If we now own the
-         * task, completing it releases that reference; a task running
-         * elsewhere sees CANCELLED and completes itself. */
-        if (transition_to_shutdown(&t->state)) weft__task_shutdown(t);
-        else weft__task_drop_ref(t);
-    }
 }
 
 int weft__thread_start(pthread_t *th, bool detached, void *(*fn)(void *), void *arg) {

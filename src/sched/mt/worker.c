@@ -5,6 +5,7 @@
  * otherwise park — in the driver if nobody else is in it, else on a condvar.
  */
 #include <errno.h>
+#include <sched.h>
 #include <time.h>
 
 #include "sched/mt/mt.h"
@@ -128,6 +129,14 @@ static void maintenance(mt_worker *w) {
 /* Sleeps until unparked (or, in the driver, until I/O or the next timer). */
 static void park_timeout(mt_worker *w) {
     mt_runtime *rt = w->rt;
+    /* Work often arrives just after a worker ran out of it (a producer
+     * spawning in a loop): give a notification three chances to come in
+     * before paying for a futex sleep and wake-up. */
+    for (int i = 0; i < 3; i++) {
+        int expect = MT_PARK_NOTIFIED;
+        if (atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_EMPTY)) return;
+        sched_yield();
+    }
     if (try_take_driver(rt)) {
         int expect = MT_PARK_EMPTY;
         if (!atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_DRIVER)) {
