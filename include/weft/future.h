@@ -111,16 +111,25 @@ static inline bool weft_waker_will_wake(const weft_waker *a, const weft_waker *b
 static inline bool weft_waker_is_none(const weft_waker *w) { return w->vtable == NULL; }
 
 /**
+ * Like weft_waker_store (below), but returns the waker it replaced (the empty waker
+ * if nothing changed) instead of dropping it: for a caller that holds a
+ * lock and drops the old waker after unlocking (dropping may free a task).
+ */
+static inline weft_waker weft_waker_replace(weft_waker *slot, const weft_waker *w) {
+    if (weft_waker_will_wake(slot, w)) return WEFT_WAKER_NONE;
+    weft_waker old = *slot;
+    *slot = weft_waker_clone(w);
+    return old;
+}
+
+/**
  * Stores a copy of `w` in `*slot`, unless the slot already holds a waker that
  * will wake the same target (then nothing is cloned). The previous waker in
  * the slot is dropped. The slot must be protected by its owner (a lock, or a
  * single thread). Returns nothing; never allocates for task wakers.
  */
 static inline void weft_waker_store(weft_waker *slot, const weft_waker *w) {
-    if (weft_waker_will_wake(slot, w)) return;
-    weft_waker old = *slot;
-    *slot = weft_waker_clone(w);
-    weft_waker_drop(old);
+    weft_waker_drop(weft_waker_replace(slot, w));
 }
 
 /** Takes the waker out of `*slot`, leaving the slot empty. */

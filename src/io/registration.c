@@ -59,10 +59,7 @@ weft_poll weft__io_poll_ready(weft_io_reg *r, weft_context *cx, int dir, weft_io
         if (!(w & (mask | REG_SHUTDOWN))) {
             /* The driver, if it sees the bit from now on, takes the slot
              * under the lock we hold, so it gets this waker. */
-            if (!weft_waker_will_wake(slot, &cx->waker)) {
-                old = *slot;
-                *slot = weft_waker_clone(&cx->waker);
-            }
+            old = weft_waker_replace(slot, &cx->waker);
             weft__reg_unlock(r);
             weft_waker_drop(old);
             if (r->driver->backend->interest) r->driver->backend->interest(r->driver, r);

@@ -139,10 +139,7 @@ weft_poll weft__resolve_poll(weft__resolve_req *q, weft_context *cx, int *result
     weft_waker old = WEFT_WAKER_NONE;
     pthread_mutex_lock(&q->lock);
     bool done = q->done;
-    if (!done && !weft_waker_will_wake(&q->waker, &cx->waker)) {
-        old = q->waker;
-        q->waker = weft_waker_clone(&cx->waker);
-    }
+    if (!done) old = weft_waker_replace(&q->waker, &cx->waker);
     pthread_mutex_unlock(&q->lock);
     weft_waker_drop(old);
     if (!done) return WEFT_PENDING;

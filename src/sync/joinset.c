@@ -336,10 +336,7 @@ static weft_poll next_poll(weft_future *f, weft_context *cx) {
                 n->result = -ENOENT;
                 return WEFT_READY;
             }
-            if (!weft_waker_will_wake(&js->waker, &cx->waker)) {
-                old = js->waker;
-                js->waker = weft_waker_clone(&cx->waker);
-            }
+            old = weft_waker_replace(&js->waker, &cx->waker);
             pthread_mutex_unlock(&js->lock);
             weft_waker_drop(old);
             return WEFT_PENDING;

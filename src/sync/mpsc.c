@@ -415,10 +415,7 @@ static weft_poll recv_poll(weft_future *f, weft_context *cx) {
     spin_lock(&c->lock);
     int rc = recv_locked(c, r->out, &wb, &drop_buf);
     if (rc == -EAGAIN) {
-        if (!weft_waker_will_wake(&c->rx_waker, &cx->waker)) {
-            old = c->rx_waker;
-            c->rx_waker = weft_waker_clone(&cx->waker);
-        }
+        old = weft_waker_replace(&c->rx_waker, &cx->waker);
         spin_unlock(&c->lock);
         weft_waker_drop(old);
         return WEFT_PENDING;

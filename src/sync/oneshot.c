@@ -110,10 +110,7 @@ static weft_poll recv_poll(weft_future *f, weft_context *cx) {
         r->result = rc;
         return WEFT_READY;
     }
-    if (!weft_waker_will_wake(&o->rx_waker, &cx->waker)) {
-        old = o->rx_waker;
-        o->rx_waker = weft_waker_clone(&cx->waker);
-    }
+    old = weft_waker_replace(&o->rx_waker, &cx->waker);
     spin_unlock(&o->lock);
     weft_waker_drop(old);
     return WEFT_PENDING;
@@ -169,10 +166,7 @@ static weft_poll closed_poll(weft_future *f, weft_context *cx) {
         weft_waker_drop(old);
         return WEFT_READY;
     }
-    if (!weft_waker_will_wake(&o->tx_waker, &cx->waker)) {
-        old = o->tx_waker;
-        o->tx_waker = weft_waker_clone(&cx->waker);
-    }
+    old = weft_waker_replace(&o->tx_waker, &cx->waker);
     spin_unlock(&o->lock);
     weft_waker_drop(old);
     return WEFT_PENDING;

@@ -147,10 +147,7 @@ static inline bool node_unlinked(uint32_t s) { return s == WN_IDLE || s == WN_DO
  * the caller to drop after unlocking.
  */
 static inline weft_waker node_store_waker(weft_wait_node *n, const weft_context *cx) {
-    if (weft_waker_will_wake(&n->waker, &cx->waker)) return WEFT_WAKER_NONE;
-    weft_waker old = n->waker;
-    n->waker = weft_waker_clone(&cx->waker);
-    return old;
+    return weft_waker_replace(&n->waker, &cx->waker);
 }
 
 /*
