@@ -10,7 +10,7 @@
 
 #include "io/driver.h"
 #include "runtime/rt.h"
-#include "sched/task_queue.h"
+#include "sched/inject.h"
 #include "time/wheel.h"
 
 /* Tasks polled between two looks at the driver and the timers (Tokio's
@@ -28,36 +28,17 @@ typedef struct ct_runtime {
     uint32_t tick;
     /* Shared with other threads. */
     weft_driver driver;
-    pthread_mutex_t inject_lock;
-    weft_task_queue inject;
-    _Atomic size_t inject_len;
-    bool inject_closed;
+    weft_inject inject;
     _Atomic bool root_woken;
     _Atomic bool core_taken;
 } ct_runtime;
 
 static bool on_core(ct_runtime *ct) { return weft__tls_runtime == &ct->base; }
 
-/* Pushes to the inject queue; false if it is closed (runtime shut down). */
-static bool inject_push(ct_runtime *ct, weft_task *t) {
-    pthread_mutex_lock(&ct->inject_lock);
-    bool open = !ct->inject_closed;
-    if (open) {
-        task_queue_push(&ct->inject, t);
-        atomic_fetch_add_explicit(&ct->inject_len, 1, memory_order_release);
-    }
-    pthread_mutex_unlock(&ct->inject_lock);
-    return open;
-}
-
 /* Moves everything in the inject queue to the back of the run queue. */
 static bool inject_drain(ct_runtime *ct) {
-    if (atomic_load_explicit(&ct->inject_len, memory_order_acquire) == 0) return false;
-    pthread_mutex_lock(&ct->inject_lock);
-    weft_task_queue taken = ct->inject;
-    task_queue_init(&ct->inject);
-    atomic_store_explicit(&ct->inject_len, 0, memory_order_relaxed);
-    pthread_mutex_unlock(&ct->inject_lock);
+    weft_task_queue taken = inject_take_all(&ct->inject, false);
+    if (task_queue_empty(&taken)) return false;
     task_queue_append(&ct->run, &taken);
     return true;
 }
@@ -70,7 +51,7 @@ static void ct_schedule(weft_runtime *rt, weft_task *t, bool yield) {
         return;
     }
     counter_add_shared(&rt->stats.remote_schedules, 1);
-    if (inject_push(ct, t)) weft_driver_unpark(&ct->driver);
+    if (inject_push(&ct->inject, t)) weft_driver_unpark(&ct->driver);
     else weft__task_drop_notified(t);
 }
 
@@ -140,7 +121,7 @@ static int ct_block_on(weft_runtime *rt, weft_future *fut) {
         }
         counter_add(&rt->stats.task_polls, ran);
         bool idle = task_queue_empty(&ct->run) &&
-                    atomic_load_explicit(&ct->inject_len, memory_order_acquire) == 0 &&
+                    inject_is_empty(&ct->inject) &&
                     !atomic_load_explicit(&ct->root_woken, memory_order_acquire);
         drive(ct, idle, ran == EVENT_INTERVAL);
     }
@@ -159,10 +140,8 @@ static void ct_shutdown(weft_runtime *rt) {
      * queue, which is drained below. */
     weft__tls_runtime = rt;
     weft__owned_close_and_shutdown(rt);
-    pthread_mutex_lock(&ct->inject_lock);
-    ct->inject_closed = true;
-    pthread_mutex_unlock(&ct->inject_lock);
-    inject_drain(ct);
+    weft_task_queue rest = inject_close(&ct->inject);
+    task_queue_append(&ct->run, &rest);
     weft_task *t;
     while ((t = task_queue_pop(&ct->run))) weft__task_drop_notified(t);
     weft_wheel_clear(&ct->wheel);
@@ -173,7 +152,7 @@ static void ct_shutdown(weft_runtime *rt) {
 static void ct_free(weft_runtime *rt) {
     ct_runtime *ct = (ct_runtime *)rt;
     weft_driver_free(&ct->driver);
-    pthread_mutex_destroy(&ct->inject_lock);
+    inject_destroy(&ct->inject);
     free(ct);
 }
 
@@ -190,8 +169,7 @@ int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *
         return err;
     }
     task_queue_init(&ct->run);
-    task_queue_init(&ct->inject);
-    pthread_mutex_init(&ct->inject_lock, NULL);
+    inject_init(&ct->inject);
     weft_wheel_init(&ct->wheel, weft_clock_ms());
     *out = &ct->base;
     return 0;

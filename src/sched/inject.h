@@ -74,15 +74,22 @@ static inline weft_task *inject_pop(weft_inject *in) {
     return inject_pop_batch(in, &one, 1) ? task_queue_pop(&one) : NULL;
 }
 
-/* Closes the queue and returns what it held. */
-static inline weft_task_queue inject_close(weft_inject *in) {
+/* Takes every task in one lock (a list splice), optionally closing the
+ * queue too. Returns them in order. */
+static inline weft_task_queue inject_take_all(weft_inject *in, bool close) {
+    weft_task_queue all;
+    task_queue_init(&all);
+    if (!close && inject_is_empty(in)) return all;
     pthread_mutex_lock(&in->lock);
-    in->closed = true;
-    weft_task_queue all = in->queue;
+    if (close) in->closed = true;
+    all = in->queue;
     task_queue_init(&in->queue);
     atomic_store_explicit(&in->len, 0, memory_order_release);
     pthread_mutex_unlock(&in->lock);
     return all;
 }
+
+/* Closes the queue and returns what it held. */
+static inline weft_task_queue inject_close(weft_inject *in) { return inject_take_all(in, true); }
 
 #endif
