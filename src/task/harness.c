@@ -59,10 +59,6 @@ void weft__task_run(weft_task *t) {
 
 void weft__task_shutdown(weft_task *t) { cancel_and_complete(t); }
 
-void weft__task_drop_notified(weft_task *t) {
-    if (ref_dec(&t->state)) weft__task_dealloc(t);
-}
-
 void weft__task_drop_ref(weft_task *t) {
     if (ref_dec(&t->state)) weft__task_dealloc(t);
 }

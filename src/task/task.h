@@ -40,12 +40,14 @@ void weft__task_run(weft_task *t);
  * drops the future, completes the task with -ECANCELED. */
 void weft__task_shutdown(weft_task *t);
 
-/* Drops the queue's reference of a task that will never be polled (queues
- * drained at shutdown). */
-void weft__task_drop_notified(weft_task *t);
+
 
 /* Drops one reference (a waker's or a handle's); frees the task at zero. */
 void weft__task_drop_ref(weft_task *t);
+
+/* Drops the queue's reference of a task that will never be polled (queues
+ * drained at shutdown, a push to a closed queue). */
+static inline void weft__task_drop_notified(weft_task *t) { weft__task_drop_ref(t); }
 
 /* Frees a task whose reference count reached zero. */
 void weft__task_dealloc(weft_task *t);
