@@ -55,6 +55,7 @@ check-model:
 	bash scripts/check-model.sh
 
 check-install: build/release/.built
+	bash scripts/check-symbols.sh build/release
 	bash scripts/check-install.sh build/release
 
 bench: build/release/.built

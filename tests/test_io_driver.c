@@ -119,7 +119,7 @@ static void test_tick_protocol(void **state) {
     weft__io_deregister(r);
     assert_int_equal(atomic_load(&d->pending_count), 1);
     assert_int_equal(registrations(rt), regs0);
-    weft_driver_park(d, 0);
+    weft__driver_park(d, 0);
     assert_int_equal(atomic_load(&d->pending_count), 0);
     assert_int_equal(d->cache_len, cached + 1);
     weft_runtime_destroy(rt);

@@ -60,7 +60,7 @@ static void fake_arm(fake *f, uint64_t deadline) {
 static size_t advance(weft_wheel *w, uint64_t now) {
     g_now = now;
     g_wheel = w;
-    return weft_wheel_advance(w, now);
+    return weft__wheel_advance(w, now);
 }
 
 /* Walks every slot list both ways and checks links, masks and count. */
@@ -96,11 +96,11 @@ static uint64_t rnd(void) { /* xorshift64* */
 
 static void test_empty(void **state) {
     weft_wheel w;
-    weft_wheel_init(&w, 1000);
-    assert_int_equal(weft_wheel_next_deadline(&w), UINT64_MAX);
+    weft__wheel_init(&w, 1000);
+    assert_int_equal(weft__wheel_next_deadline(&w), UINT64_MAX);
     assert_int_equal(advance(&w, 5000), 0);
     assert_int_equal(w.elapsed, 5000);
-    assert_int_equal(weft_wheel_advance(&w, 10ull * 3600 * 1000), 0);
+    assert_int_equal(weft__wheel_advance(&w, 10ull * 3600 * 1000), 0);
     check_wheel(&w);
 }
 
@@ -118,14 +118,14 @@ static void test_ordering_step_by_step(void **state) {
         perm[j] = t;
     }
     weft_wheel w;
-    weft_wheel_init(&w, t0);
+    weft__wheel_init(&w, t0);
     for (unsigned i = 0; i < N; i++) {
         fake_arm(&f[perm[i]], t0 + 1 + perm[i]);
-        weft_wheel_insert(&w, &f[perm[i]].entry);
+        weft__wheel_insert(&w, &f[perm[i]].entry);
     }
     check_wheel(&w);
     for (uint64_t t = t0 + 1; t <= t0 + N; t++) {
-        assert_true(weft_wheel_next_deadline(&w) <= t);
+        assert_true(weft__wheel_next_deadline(&w) <= t);
         assert_int_equal(advance(&w, t), 1);
         fake *x = &f[t - t0 - 1];
         assert_int_equal(x->wakes, 1);
@@ -133,7 +133,7 @@ static void test_ordering_step_by_step(void **state) {
     }
     assert_int_equal(w.count, 0);
     assert_int_equal(w.fired, N);
-    assert_int_equal(weft_wheel_next_deadline(&w), UINT64_MAX);
+    assert_int_equal(weft__wheel_next_deadline(&w), UINT64_MAX);
     free(f);
     free(perm);
 }
@@ -148,14 +148,14 @@ static void test_never_early(void **state) {
     for (size_t i = 0; i < sizeof dist / sizeof dist[0]; i++) {
         weft_wheel w;
         fake f;
-        weft_wheel_init(&w, t0);
+        weft__wheel_init(&w, t0);
         fake_arm(&f, t0 + dist[i]);
-        weft_wheel_insert(&w, &f.entry);
-        assert_true(weft_wheel_next_deadline(&w) <= t0 + dist[i]);
+        weft__wheel_insert(&w, &f.entry);
+        assert_true(weft__wheel_next_deadline(&w) <= t0 + dist[i]);
         assert_int_equal(advance(&w, t0 + dist[i] - 1), 0);
         assert_int_equal(f.wakes, 0);
         check_wheel(&w);
-        assert_true(weft_wheel_next_deadline(&w) <= t0 + dist[i]);
+        assert_true(weft__wheel_next_deadline(&w) <= t0 + dist[i]);
         assert_int_equal(advance(&w, t0 + dist[i]), 1);
         assert_int_equal(f.wakes, 1);
         assert_int_equal(w.count, 0);
@@ -171,12 +171,12 @@ static void test_next_deadline_walk(void **state) {
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
         weft_wheel w;
         fake f;
-        weft_wheel_init(&w, t0);
+        weft__wheel_init(&w, t0);
         fake_arm(&f, t0 + targets[i]);
-        weft_wheel_insert(&w, &f.entry);
+        weft__wheel_insert(&w, &f.entry);
         unsigned steps = 0;
         while (f.wakes == 0) {
-            uint64_t next = weft_wheel_next_deadline(&w);
+            uint64_t next = weft__wheel_next_deadline(&w);
             assert_true(next <= f.entry.deadline);
             assert_true(next >= w.elapsed);
             advance(&w, next);
@@ -191,22 +191,22 @@ static void test_next_deadline_walk(void **state) {
 static void test_due_at_insert(void **state) {
     weft_wheel w;
     fake a, b, c;
-    weft_wheel_init(&w, 5000);
+    weft__wheel_init(&w, 5000);
     fake_arm(&a, 4000);
     fake_arm(&b, 5000);
     fake_arm(&c, 0);
-    weft_wheel_insert(&w, &a.entry);
-    weft_wheel_insert(&w, &b.entry);
-    weft_wheel_insert(&w, &c.entry);
+    weft__wheel_insert(&w, &a.entry);
+    weft__wheel_insert(&w, &b.entry);
+    weft__wheel_insert(&w, &c.entry);
     check_wheel(&w);
-    assert_int_equal(weft_wheel_next_deadline(&w), 5000);
+    assert_int_equal(weft__wheel_next_deadline(&w), 5000);
     assert_int_equal(advance(&w, 4999), 0); /* time does not go back */
     assert_int_equal(advance(&w, 5000), 3);
     assert_int_equal(a.wakes + b.wakes + c.wakes, 3);
     /* Same after time has moved on. */
     advance(&w, 9999);
     fake_arm(&a, 9000);
-    weft_wheel_insert(&w, &a.entry);
+    weft__wheel_insert(&w, &a.entry);
     assert_int_equal(advance(&w, 10000), 1);
     assert_int_equal(a.woken_at, 10000);
 }
@@ -217,16 +217,16 @@ static void test_remove(void **state) {
     enum { N = 9 };
     fake f[N];
     weft_wheel w;
-    weft_wheel_init(&w, 0);
+    weft__wheel_init(&w, 0);
     for (unsigned i = 0; i < N; i++) {
         fake_arm(&f[i], 50); /* all in one level-0 slot */
-        weft_wheel_insert(&w, &f[i].entry);
+        weft__wheel_insert(&w, &f[i].entry);
     }
-    weft_wheel_remove(&w, &f[4].entry); /* middle */
+    weft__wheel_remove(&w, &f[4].entry); /* middle */
     check_wheel(&w);
-    weft_wheel_remove(&w, &f[0].entry); /* head */
+    weft__wheel_remove(&w, &f[0].entry); /* head */
     check_wheel(&w);
-    weft_wheel_remove(&w, &f[8].entry); /* tail */
+    weft__wheel_remove(&w, &f[8].entry); /* tail */
     check_wheel(&w);
     for (unsigned i = 0; i < N; i++) assert_int_equal(f[i].drops + f[i].wakes, 0);
     assert_null(f[4].entry.wheel);
@@ -236,16 +236,16 @@ static void test_remove(void **state) {
     assert_int_equal(w.occupied[0], 0);
 
     /* Cascaded entries: level 2 at insert, level 0 after an advance. */
-    weft_wheel_init(&w, 0);
+    weft__wheel_init(&w, 0);
     for (unsigned i = 0; i < N; i++) {
         fake_arm(&f[i], 10000 + i);
-        weft_wheel_insert(&w, &f[i].entry);
+        weft__wheel_insert(&w, &f[i].entry);
     }
     assert_int_equal(f[0].entry.slot / WEFT_WHEEL_SLOTS, 2);
     advance(&w, 9990);
     check_wheel(&w);
     assert_int_equal(f[0].entry.slot / WEFT_WHEEL_SLOTS, 0);
-    for (unsigned i = 0; i < N; i += 2) weft_wheel_remove(&w, &f[i].entry);
+    for (unsigned i = 0; i < N; i += 2) weft__wheel_remove(&w, &f[i].entry);
     check_wheel(&w);
     assert_int_equal(advance(&w, 20000), N / 2);
     for (unsigned i = 0; i < N; i++) assert_int_equal(f[i].wakes, i % 2);
@@ -257,10 +257,10 @@ static void test_fifo_ties(void **state) {
     enum { N = 16 };
     fake f[N];
     weft_wheel w;
-    weft_wheel_init(&w, 0);
+    weft__wheel_init(&w, 0);
     for (unsigned i = 0; i < N; i++) {
         fake_arm(&f[i], 300000);
-        weft_wheel_insert(&w, &f[i].entry);
+        weft__wheel_insert(&w, &f[i].entry);
     }
     weft_timer_entry *order[N];
     advance(&w, 299999);
@@ -282,10 +282,10 @@ static void test_far_deadlines(void **state) {
     enum { N = sizeof dist / sizeof dist[0] };
     fake f[N];
     weft_wheel w;
-    weft_wheel_init(&w, t0);
+    weft__wheel_init(&w, t0);
     for (unsigned i = 0; i < N; i++) {
         fake_arm(&f[i], t0 + dist[i]);
-        weft_wheel_insert(&w, &f[i].entry);
+        weft__wheel_insert(&w, &f[i].entry);
     }
     check_wheel(&w);
     for (unsigned i = 0; i < N; i++) {
@@ -299,13 +299,13 @@ static void test_far_deadlines(void **state) {
     /* A never-firing entry survives many top-level turns intact. */
     fake forever;
     fake_arm(&forever, UINT64_MAX);
-    weft_wheel_insert(&w, &forever.entry);
+    weft__wheel_insert(&w, &forever.entry);
     for (unsigned i = 1; i <= 10; i++) {
         assert_int_equal(advance(&w, w.elapsed + (1ull << 36) * i + i), 0);
         check_wheel(&w);
     }
     assert_int_equal(w.count, 1);
-    weft_wheel_remove(&w, &forever.entry);
+    weft__wheel_remove(&w, &forever.entry);
     assert_int_equal(w.count, 0);
 }
 
@@ -316,10 +316,10 @@ static void test_jump_advance(void **state) {
     const uint64_t t0 = 42, span = 10ull * 3600 * 1000;
     fake *f = calloc(N, sizeof *f);
     weft_wheel w;
-    weft_wheel_init(&w, t0);
+    weft__wheel_init(&w, t0);
     for (unsigned i = 0; i < N; i++) {
         fake_arm(&f[i], t0 + 1 + rnd() % span);
-        weft_wheel_insert(&w, &f[i].entry);
+        weft__wheel_insert(&w, &f[i].entry);
     }
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
@@ -416,7 +416,7 @@ static ref_heap fz_heap;
 
 static void fz_arm(unsigned i, uint64_t d, weft_wheel *w) {
     fake_arm(&fz_f[i], d);
-    weft_wheel_insert(w, &fz_f[i].entry);
+    weft__wheel_insert(w, &fz_f[i].entry);
     fz_r[i].gen++;
     fz_r[i].live = true;
     heap_push(&fz_heap, (ref_node){d, i, fz_r[i].gen});
@@ -439,7 +439,7 @@ static void test_fuzz(void **state) {
     fz_r = calloc(N, sizeof *fz_r);
     memset(&fz_heap, 0, sizeof fz_heap);
     weft_wheel w;
-    weft_wheel_init(&w, t0);
+    weft__wheel_init(&w, t0);
     uint64_t now = t0;
     size_t live = 0, total_fired = 0;
 
@@ -456,7 +456,7 @@ static void test_fuzz(void **state) {
         for (unsigned k = 0; k < 20; k++) {
             unsigned i = (unsigned)(rnd() % N);
             if (fz_r[i].live) {
-                weft_wheel_remove(&w, &fz_f[i].entry);
+                weft__wheel_remove(&w, &fz_f[i].entry);
                 assert_null(fz_f[i].entry.wheel);
                 fz_r[i].live = false;
                 live--;
@@ -466,7 +466,7 @@ static void test_fuzz(void **state) {
             }
         }
         uint64_t earliest = heap_earliest();
-        uint64_t next = weft_wheel_next_deadline(&w);
+        uint64_t next = weft__wheel_next_deadline(&w);
         if (live) assert_true(next <= (earliest > now ? earliest : now));
         else assert_int_equal(next, UINT64_MAX);
 
@@ -510,12 +510,12 @@ static void test_clear(void **state) {
     enum { N = 1000 };
     fake *f = calloc(N, sizeof *f);
     weft_wheel w;
-    weft_wheel_init(&w, 10);
+    weft__wheel_init(&w, 10);
     for (unsigned i = 0; i < N; i++) {
         fake_arm(&f[i], 10 + rnd() % (1ull << 37));
-        weft_wheel_insert(&w, &f[i].entry);
+        weft__wheel_insert(&w, &f[i].entry);
     }
-    weft_wheel_clear(&w);
+    weft__wheel_clear(&w);
     assert_int_equal(w.count, 0);
     for (unsigned l = 0; l < WEFT_WHEEL_LEVELS; l++) assert_int_equal(w.occupied[l], 0);
     for (unsigned i = 0; i < N; i++) {
@@ -537,7 +537,7 @@ static void rearm_wake(void *p) {
     if (g_rearm.wakes < 5) {
         g_rearm.entry.deadline = g_now + 10;
         g_rearm.entry.waker = rearm_clone(p);
-        weft_wheel_insert(g_wheel, &g_rearm.entry);
+        weft__wheel_insert(g_wheel, &g_rearm.entry);
     }
 }
 static void rearm_drop(void *p) { (void)p; }
@@ -546,11 +546,11 @@ static weft_waker rearm_clone(void *p) { return (weft_waker){&rearm_vtable, p}; 
 
 static void test_reinsert(void **state) {
     weft_wheel w;
-    weft_wheel_init(&w, 0);
+    weft__wheel_init(&w, 0);
     memset(&g_rearm, 0, sizeof g_rearm);
     g_rearm.entry.deadline = 10;
     g_rearm.entry.waker = rearm_clone(&g_rearm);
-    weft_wheel_insert(&w, &g_rearm.entry);
+    weft__wheel_insert(&w, &g_rearm.entry);
     for (uint64_t t = 5; t <= 100; t += 5) {
         advance(&w, t);
         check_wheel(&w);
@@ -561,10 +561,10 @@ static void test_reinsert(void **state) {
     /* And after removal. */
     fake f;
     fake_arm(&f, 200);
-    weft_wheel_insert(&w, &f.entry);
-    weft_wheel_remove(&w, &f.entry);
+    weft__wheel_insert(&w, &f.entry);
+    weft__wheel_remove(&w, &f.entry);
     f.entry.deadline = 150;
-    weft_wheel_insert(&w, &f.entry);
+    weft__wheel_insert(&w, &f.entry);
     assert_int_equal(advance(&w, 150), 1);
     assert_int_equal(f.woken_at, 150);
 }

@@ -30,7 +30,7 @@ static const weft_driver_backend *pick(weft_io_backend which) {
     }
 }
 
-int weft_driver_init(weft_driver *d, weft_io_backend which) {
+int weft__driver_init(weft_driver *d, weft_io_backend which) {
     memset(d, 0, sizeof *d);
     d->poll_fd = d->wake_fd[0] = d->wake_fd[1] = -1;
     atomic_init(&d->park_state, PARK_EMPTY);
@@ -61,7 +61,7 @@ static size_t free_list(weft_io_reg *r) {
     return n;
 }
 
-void weft_driver_shutdown(weft_driver *d) {
+void weft__driver_shutdown(weft_driver *d) {
     if (!d->backend) return;
     pthread_mutex_lock(&d->reg_lock);
     d->shut_down = true;
@@ -104,7 +104,7 @@ void weft_driver_shutdown(weft_driver *d) {
     while (unrefs--) weft__runtime_unref(rt);
 }
 
-void weft_driver_free(weft_driver *d) {
+void weft__driver_free(weft_driver *d) {
     if (!d->backend) return;
     d->backend->free_wakeup(d);
     free_list(d->cache);
@@ -139,7 +139,7 @@ static void release_pending(weft_driver *d) {
     while (n--) weft__runtime_unref(rt);
 }
 
-void weft_driver_park(weft_driver *d, int timeout_ms) {
+void weft__driver_park(weft_driver *d, int timeout_ms) {
     if (atomic_load_explicit(&d->pending_count, memory_order_relaxed)) release_pending(d);
     if (timeout_ms != 0) {
         int expect = PARK_EMPTY;
@@ -153,7 +153,7 @@ void weft_driver_park(weft_driver *d, int timeout_ms) {
     if (timeout_ms != 0) atomic_store(&d->park_state, PARK_EMPTY);
 }
 
-void weft_driver_unpark(weft_driver *d) {
+void weft__driver_unpark(weft_driver *d) {
     if (atomic_exchange(&d->park_state, PARK_NOTIFIED) == PARK_PARKED) d->backend->wakeup(d);
 }
 

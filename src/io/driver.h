@@ -3,10 +3,10 @@
  * It waits on the OS readiness backend with the next timer deadline as its
  * timeout, turns the events it gets into readiness on registrations (which
  * wakes the tasks waiting on them), and other threads interrupt the wait
- * with weft_driver_unpark. One backend interface, one file per backend
+ * with weft__driver_unpark. One backend interface, one file per backend
  * (epoll.c, poll.c), in the style of Redis's ae_*.c.
  *
- * Threads: exactly one thread at a time calls weft_driver_park (the runtime
+ * Threads: exactly one thread at a time calls weft__driver_park (the runtime
  * thread for current_thread; the parked worker that holds the driver for
  * multi_thread). Registration, deregistration, waker registration and
  * unpark may happen on any thread.
@@ -69,20 +69,20 @@ struct weft_driver {
 };
 
 /* Picks the backend (opts value, then $WEFT_IO_BACKEND) and initialises it. */
-int weft_driver_init(weft_driver *d, weft_io_backend which);
+int weft__driver_init(weft_driver *d, weft_io_backend which);
 /* Stops the driver: every live registration is marked shut down (its
  * operations then fail with -ESHUTDOWN) and its wakers are woken; the
  * backend's descriptors are closed. Registrations still owned by objects are
  * freed when those objects are closed. */
-void weft_driver_shutdown(weft_driver *d);
-void weft_driver_free(weft_driver *d);
+void weft__driver_shutdown(weft_driver *d);
+void weft__driver_free(weft_driver *d);
 
 /* Sleeps until an event, an unpark, or timeout_ms (-1: no limit; 0: just
  * collect what is ready). Runtime thread only. Also frees the registrations
  * deregistered since the last turn. */
-void weft_driver_park(weft_driver *d, int timeout_ms);
+void weft__driver_park(weft_driver *d, int timeout_ms);
 /* Wakes the parked thread, or makes its next park return at once. Any thread. */
-void weft_driver_unpark(weft_driver *d);
+void weft__driver_unpark(weft_driver *d);
 
 /* The driver of a runtime (by flavour). */
 weft_driver *weft__runtime_driver(weft_runtime *rt);

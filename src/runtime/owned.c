@@ -79,7 +79,7 @@ void weft__owned_close_and_shutdown(weft_runtime *rt) {
             /* We took the owned-list reference with the task. If we now own
              * the task, completing it releases that reference; a task running
              * elsewhere sees CANCELLED and completes itself. */
-            if (transition_to_shutdown(&t->state)) weft__task_shutdown(t);
+            if (weft__transition_to_shutdown(&t->state)) weft__task_shutdown(t);
             else weft__task_drop_ref(t);
         }
     }

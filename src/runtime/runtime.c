@@ -37,7 +37,7 @@ int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms) {
     rt->ops->shutdown(rt);
     /* After the tasks: a cancelled blocking call that has not started is
      * skipped by the pool, a running one finishes on its thread. */
-    bool all = blocking_pool_shutdown(&rt->blocking, timeout_ms);
+    bool all = weft__blocking_pool_shutdown(&rt->blocking, timeout_ms);
     weft__runtime_unref(rt);
     return all ? 0 : -ETIMEDOUT;
 }
@@ -93,11 +93,11 @@ void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
     weft__owned_init(rt);
     rt->opts = *opts;
     rt->origin_ms = weft_clock_ms();
-    blocking_pool_init(&rt->blocking, opts->max_blocking);
+    weft__blocking_pool_init(&rt->blocking, opts->max_blocking);
 }
 
 void weft__runtime_base_destroy(weft_runtime *rt) {
-    blocking_pool_destroy(&rt->blocking);
+    weft__blocking_pool_destroy(&rt->blocking);
 }
 
 void weft__runtime_ref(weft_runtime *rt) { atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed); }

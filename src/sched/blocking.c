@@ -27,7 +27,7 @@ static void cond_init_monotonic(pthread_cond_t *c) {
     pthread_condattr_destroy(&a);
 }
 
-void blocking_pool_init(weft_blocking_pool *p, unsigned max) {
+void weft__blocking_pool_init(weft_blocking_pool *p, unsigned max) {
     pthread_mutex_init(&p->lock, NULL);
     cond_init_monotonic(&p->work);
     cond_init_monotonic(&p->exited);
@@ -38,7 +38,7 @@ void blocking_pool_init(weft_blocking_pool *p, unsigned max) {
     p->shutdown = false;
 }
 
-void blocking_pool_destroy(weft_blocking_pool *p) {
+void weft__blocking_pool_destroy(weft_blocking_pool *p) {
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->exited);
@@ -76,7 +76,7 @@ static void *pool_thread(void *arg) {
     return NULL;
 }
 
-int blocking_pool_submit(weft_runtime *rt, weft_task *t) {
+int weft__blocking_pool_submit(weft_runtime *rt, weft_task *t) {
     weft_blocking_pool *p = &rt->blocking;
     pthread_mutex_lock(&p->lock);
     task_queue_push(&p->queue, t);
@@ -109,7 +109,7 @@ int blocking_pool_submit(weft_runtime *rt, weft_task *t) {
     return err;
 }
 
-bool blocking_pool_shutdown(weft_blocking_pool *p, uint64_t timeout_ms) {
+bool weft__blocking_pool_shutdown(weft_blocking_pool *p, uint64_t timeout_ms) {
     pthread_mutex_lock(&p->lock);
     p->shutdown = true;
     pthread_cond_broadcast(&p->work);

@@ -29,14 +29,14 @@ typedef struct weft_blocking_pool {
     bool shutdown;
 } weft_blocking_pool;
 
-void blocking_pool_init(weft_blocking_pool *p, unsigned max);
+void weft__blocking_pool_init(weft_blocking_pool *p, unsigned max);
 /* Queues a task (with its queue reference) and makes sure a thread runs it.
  * Returns 0, or -EAGAIN if no thread could be started and none exists. */
-int blocking_pool_submit(struct weft_runtime *rt, weft_task *t);
+int weft__blocking_pool_submit(struct weft_runtime *rt, weft_task *t);
 /* Stops the pool: idle threads exit; waits up to timeout_ms (UINT64_MAX:
  * no limit) for the busy ones. Returns true if every thread ended. */
-bool blocking_pool_shutdown(weft_blocking_pool *p, uint64_t timeout_ms);
-void blocking_pool_destroy(weft_blocking_pool *p);
+bool weft__blocking_pool_shutdown(weft_blocking_pool *p, uint64_t timeout_ms);
+void weft__blocking_pool_destroy(weft_blocking_pool *p);
 
 /* Runs fn(arg) on the pool, detached. If the call is cancelled before it
  * starts (runtime shutdown, or the spawn fails), cancel(arg) runs instead,

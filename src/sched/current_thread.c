@@ -51,7 +51,7 @@ static void ct_schedule(weft_runtime *rt, weft_task *t, bool yield) {
         return;
     }
     counter_add_shared(&rt->stats.remote_schedules, 1);
-    if (inject_push(&ct->inject, t)) weft_driver_unpark(&ct->driver);
+    if (inject_push(&ct->inject, t)) weft__driver_unpark(&ct->driver);
     else weft__task_drop_notified(t);
 }
 
@@ -67,7 +67,7 @@ static weft_waker root_clone(void *p);
 static void root_wake_by_ref(void *p) {
     ct_runtime *ct = p;
     if (!atomic_exchange_explicit(&ct->root_woken, true, memory_order_acq_rel) && !on_core(ct))
-        weft_driver_unpark(&ct->driver);
+        weft__driver_unpark(&ct->driver);
 }
 static void root_drop(void *p) { (void)p; }
 static void root_wake(void *p) { root_wake_by_ref(p); }
@@ -80,20 +80,20 @@ static weft_waker root_clone(void *p) { return (weft_waker){&root_vtable, p}; }
  * sleeping, so that a busy queue cannot starve sockets. */
 static void drive(ct_runtime *ct, bool idle, bool maintenance) {
     if (idle) {
-        uint64_t next = weft_wheel_next_deadline(&ct->wheel);
+        uint64_t next = weft__wheel_next_deadline(&ct->wheel);
         uint64_t now = weft_clock_ms();
         int timeout;
         if (next == UINT64_MAX) timeout = -1;
         else timeout = next > now ? (int)(next - now > INT32_MAX ? INT32_MAX : next - now) : 0;
         if (timeout != 0) counter_add(&ct->base.stats.parks, 1);
-        weft_driver_park(&ct->driver, timeout);
+        weft__driver_park(&ct->driver, timeout);
     } else if (maintenance && ct->driver.registrations > 0) {
-        weft_driver_park(&ct->driver, 0);
+        weft__driver_park(&ct->driver, 0);
     }
     /* An empty wheel is skipped (no clock read); a sleep brings its time
      * up to date when it inserts into an empty wheel. */
     if (ct->wheel.count > 0) {
-        size_t fired = weft_wheel_advance(&ct->wheel, weft_clock_ms());
+        size_t fired = weft__wheel_advance(&ct->wheel, weft_clock_ms());
         if (fired) counter_add(&ct->base.stats.timers_fired, fired);
     }
 }
@@ -144,14 +144,14 @@ static void ct_shutdown(weft_runtime *rt) {
     task_queue_append(&ct->run, &rest);
     weft_task *t;
     while ((t = task_queue_pop(&ct->run))) weft__task_drop_notified(t);
-    weft_wheel_clear(&ct->wheel);
-    weft_driver_shutdown(&ct->driver);
+    weft__wheel_clear(&ct->wheel);
+    weft__driver_shutdown(&ct->driver);
     weft__tls_runtime = NULL;
 }
 
 static void ct_free(weft_runtime *rt) {
     ct_runtime *ct = (ct_runtime *)rt;
-    weft_driver_free(&ct->driver);
+    weft__driver_free(&ct->driver);
     inject_destroy(&ct->inject);
     free(ct);
 }
@@ -162,7 +162,7 @@ int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *
     ct_runtime *ct = calloc(1, sizeof *ct);
     if (!ct) return -ENOMEM;
     weft__runtime_base_init(&ct->base, &ct_ops, opts);
-    int err = weft_driver_init(&ct->driver, opts->io_backend);
+    int err = weft__driver_init(&ct->driver, opts->io_backend);
     if (err) {
         weft__runtime_base_destroy(&ct->base);
         free(ct);
@@ -170,7 +170,7 @@ int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *
     }
     task_queue_init(&ct->run);
     inject_init(&ct->inject);
-    weft_wheel_init(&ct->wheel, weft_clock_ms());
+    weft__wheel_init(&ct->wheel, weft_clock_ms());
     *out = &ct->base;
     return 0;
 }

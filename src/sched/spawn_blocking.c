@@ -1,7 +1,7 @@
 /* spawn_blocking: a task whose future calls the function once, queued on
  * the blocking pool instead of a run queue. It never registers a waker, so
  * nothing ever schedules it anywhere else; an abort before it starts is
- * seen by its poller (transition_to_running: CANCELLED). */
+ * seen by its poller (weft__transition_to_running: CANCELLED). */
 #include <errno.h>
 #include <stddef.h>
 
@@ -35,10 +35,10 @@ static weft_join_handle spawn_call(weft_runtime *rt, blocking_call *c) {
     weft_join_handle h;
     weft_task *t = weft__task_create(rt, c, sizeof *c, offsetof(blocking_call, out), sizeof(void *), &h);
     if (!t) return h;
-    if (blocking_pool_submit(rt, t) != 0) {
+    if (weft__blocking_pool_submit(rt, t) != 0) {
         /* Nobody will run it: cancel it here (completing it consumes the
          * queue reference we hold), so the handle reports -ECANCELED. */
-        if (transition_to_shutdown(&t->state)) weft__task_shutdown(t);
+        if (weft__transition_to_shutdown(&t->state)) weft__task_shutdown(t);
     }
     return h;
 }

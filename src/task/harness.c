@@ -19,14 +19,14 @@ void weft__task_dealloc(weft_task *t) {
 static void complete(weft_task *t) {
     weft_runtime *rt = t->rt;
     bool listed = weft__owned_complete(rt, t);
-    uint64_t s = transition_to_complete(&t->state);
+    uint64_t s = weft__transition_to_complete(&t->state);
     if ((s & ST_JOIN_INTEREST) && (s & ST_JOIN_WAKER)) {
         weft_waker_wake_by_ref(&t->join_waker);
-        uint64_t after = unset_waker_after_complete(&t->state);
+        uint64_t after = weft__unset_waker_after_complete(&t->state);
         /* The handle was dropped while we woke it: the waker is ours to drop. */
         if (!(after & ST_JOIN_INTEREST)) weft_waker_drop(weft_waker_take(&t->join_waker));
     }
-    if (transition_to_terminal(&t->state, listed ? 2 : 1)) weft__task_dealloc(t);
+    if (weft__transition_to_terminal(&t->state, listed ? 2 : 1)) weft__task_dealloc(t);
 }
 
 static void cancel_and_complete(weft_task *t) {
@@ -36,7 +36,7 @@ static void cancel_and_complete(weft_task *t) {
 }
 
 void weft__task_run(weft_task *t) {
-    switch (transition_to_running(&t->state)) {
+    switch (weft__transition_to_running(&t->state)) {
     case TR_RUN_SUCCESS: break;
     case TR_RUN_CANCELLED: cancel_and_complete(t); return;
     case TR_RUN_FAILED: return;
@@ -49,7 +49,7 @@ void weft__task_run(weft_task *t) {
         complete(t);
         return;
     }
-    switch (transition_to_idle(&t->state)) {
+    switch (weft__transition_to_idle(&t->state)) {
     case TR_IDLE_OK: return;
     case TR_IDLE_OK_NOTIFIED: rt->ops->schedule(rt, t, true); return;
     case TR_IDLE_OK_DEALLOC: weft__task_dealloc(t); return;
@@ -60,5 +60,5 @@ void weft__task_run(weft_task *t) {
 void weft__task_shutdown(weft_task *t) { cancel_and_complete(t); }
 
 void weft__task_drop_ref(weft_task *t) {
-    if (ref_dec(&t->state)) weft__task_dealloc(t);
+    if (weft__ref_dec(&t->state)) weft__task_dealloc(t);
 }

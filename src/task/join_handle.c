@@ -12,14 +12,14 @@ static void release(weft_join_handle *h) {
     weft_task *t = h->task;
     if (!t) return;
     h->task = NULL;
-    if (drop_join_handle_fast(&t->state)) return;
+    if (weft__drop_join_handle_fast(&t->state)) return;
     uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
     if (!(s & ST_JOIN_WAKER)) {
         /* Only the handle sets JOIN_WAKER, so the slot stays ours: empty it
          * while we still hold our reference, then drop interest and the
          * reference in one CAS. */
         weft_waker w = weft_waker_take(&t->join_waker);
-        uint64_t prev = transition_to_join_handle_dropped(&t->state);
+        uint64_t prev = weft__transition_to_join_handle_dropped(&t->state);
         weft_waker_drop(w);
         if (st_refs(prev) == 1) weft__task_dealloc(t);
         return;
@@ -28,7 +28,7 @@ static void release(weft_join_handle *h) {
      * slot is ours again unless the task completed with the waker still
      * published (then the task side drops it after waking it). Keep the
      * reference until the slot is dealt with. */
-    uint64_t prev = transition_to_join_interest_dropped(&t->state);
+    uint64_t prev = weft__transition_to_join_interest_dropped(&t->state);
     if (!((prev & ST_COMPLETE) && (prev & ST_JOIN_WAKER)))
         weft_waker_drop(weft_waker_take(&t->join_waker));
     weft__task_drop_ref(t);
@@ -41,10 +41,10 @@ static bool register_waker(weft_task *t, const weft_waker *w) {
     if (s & ST_COMPLETE) return false;
     if (s & ST_JOIN_WAKER) {
         if (weft_waker_will_wake(&t->join_waker, w)) return true;
-        if (!unset_join_waker(&t->state)) return false;
+        if (!weft__unset_join_waker(&t->state)) return false;
     }
     weft_waker_store(&t->join_waker, w);
-    if (set_join_waker(&t->state)) return true;
+    if (weft__set_join_waker(&t->state)) return true;
     weft_waker_drop(weft_waker_take(&t->join_waker));
     return false;
 }
@@ -80,7 +80,7 @@ const weft_future_vtable weft__join_handle_vtable = {join_handle_poll, join_hand
 
 void weft_join_handle_abort(weft_join_handle *h) {
     weft_task *t = h->task;
-    if (t && transition_to_notified_and_cancel(&t->state)) t->rt->ops->schedule(t->rt, t, false);
+    if (t && weft__transition_to_notified_and_cancel(&t->state)) t->rt->ops->schedule(t->rt, t, false);
 }
 
 void weft_join_handle_detach(weft_join_handle *h) { weft_future_drop(&h->base); }

@@ -9,7 +9,7 @@
     atomic_compare_exchange_weak_explicit((st), (cur), (next), memory_order_acq_rel,   \
                                           memory_order_acquire)
 
-tr_run transition_to_running(weft_state *st) {
+tr_run weft__transition_to_running(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     tr_run r;
     do {
@@ -26,7 +26,7 @@ tr_run transition_to_running(weft_state *st) {
     return r;
 }
 
-tr_idle transition_to_idle(weft_state *st) {
+tr_idle weft__transition_to_idle(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     tr_idle r;
     do {
@@ -43,19 +43,19 @@ tr_idle transition_to_idle(weft_state *st) {
     return r;
 }
 
-uint64_t transition_to_complete(weft_state *st) {
+uint64_t weft__transition_to_complete(weft_state *st) {
     uint64_t prev = atomic_fetch_xor_explicit(st, ST_RUNNING | ST_COMPLETE, memory_order_acq_rel);
     assert((prev & ST_RUNNING) && !(prev & ST_COMPLETE));
     return prev ^ (ST_RUNNING | ST_COMPLETE);
 }
 
-bool transition_to_terminal(weft_state *st, uint64_t count) {
+bool weft__transition_to_terminal(weft_state *st, uint64_t count) {
     uint64_t prev = atomic_fetch_sub_explicit(st, count * ST_REF_ONE, memory_order_acq_rel);
     assert(st_refs(prev) >= count);
     return st_refs(prev) == count;
 }
 
-tr_wake transition_to_notified_by_val(weft_state *st) {
+tr_wake weft__transition_to_notified_by_val(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     tr_wake r;
     do {
@@ -75,7 +75,7 @@ tr_wake transition_to_notified_by_val(weft_state *st) {
     return r;
 }
 
-tr_wake transition_to_notified_by_ref(weft_state *st) {
+tr_wake weft__transition_to_notified_by_ref(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     tr_wake r;
     do {
@@ -91,7 +91,7 @@ tr_wake transition_to_notified_by_ref(weft_state *st) {
     return r;
 }
 
-bool transition_to_notified_and_cancel(weft_state *st) {
+bool weft__transition_to_notified_and_cancel(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     bool submit;
     do {
@@ -108,7 +108,7 @@ bool transition_to_notified_and_cancel(weft_state *st) {
     return submit;
 }
 
-bool transition_to_shutdown(weft_state *st) {
+bool weft__transition_to_shutdown(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     bool own;
     do {
@@ -118,7 +118,7 @@ bool transition_to_shutdown(weft_state *st) {
     return own;
 }
 
-bool drop_join_handle_fast(weft_state *st) {
+bool weft__drop_join_handle_fast(weft_state *st) {
     /* A plain load first: a CAS that fails still costs a locked operation. */
     if (atomic_load_explicit(st, memory_order_relaxed) != ST_INITIAL) return false;
     uint64_t cur = ST_INITIAL;
@@ -127,7 +127,7 @@ bool drop_join_handle_fast(weft_state *st) {
                                                    memory_order_acquire);
 }
 
-uint64_t transition_to_join_handle_dropped(weft_state *st) {
+uint64_t weft__transition_to_join_handle_dropped(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     do {
         assert((cur & ST_JOIN_INTEREST) && !(cur & ST_JOIN_WAKER) && st_refs(cur) >= 1);
@@ -136,7 +136,7 @@ uint64_t transition_to_join_handle_dropped(weft_state *st) {
     return cur;
 }
 
-uint64_t transition_to_join_interest_dropped(weft_state *st) {
+uint64_t weft__transition_to_join_interest_dropped(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     do {
         assert(cur & ST_JOIN_INTEREST);
@@ -146,7 +146,7 @@ uint64_t transition_to_join_interest_dropped(weft_state *st) {
     return cur;
 }
 
-bool set_join_waker(weft_state *st) {
+bool weft__set_join_waker(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     do {
         assert((cur & ST_JOIN_INTEREST) && !(cur & ST_JOIN_WAKER));
@@ -156,7 +156,7 @@ bool set_join_waker(weft_state *st) {
     return true;
 }
 
-bool unset_join_waker(weft_state *st) {
+bool weft__unset_join_waker(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     do {
         assert((cur & ST_JOIN_INTEREST) && (cur & ST_JOIN_WAKER));
@@ -166,15 +166,15 @@ bool unset_join_waker(weft_state *st) {
     return true;
 }
 
-uint64_t unset_waker_after_complete(weft_state *st) {
+uint64_t weft__unset_waker_after_complete(weft_state *st) {
     uint64_t prev = atomic_fetch_and_explicit(st, ~(uint64_t)ST_JOIN_WAKER, memory_order_acq_rel);
     assert((prev & ST_COMPLETE) && (prev & ST_JOIN_WAKER));
     return prev & ~(uint64_t)ST_JOIN_WAKER;
 }
 
-void ref_inc(weft_state *st) { atomic_fetch_add_explicit(st, ST_REF_ONE, memory_order_relaxed); }
+void weft__ref_inc(weft_state *st) { atomic_fetch_add_explicit(st, ST_REF_ONE, memory_order_relaxed); }
 
-bool ref_dec(weft_state *st) {
+bool weft__ref_dec(weft_state *st) {
     uint64_t prev = atomic_fetch_sub_explicit(st, ST_REF_ONE, memory_order_acq_rel);
     assert(st_refs(prev) >= 1);
     return st_refs(prev) == 1;

@@ -36,7 +36,7 @@ weft_task *weft__task_create(struct weft_runtime *rt, void *future, size_t size,
  * from a run queue). Sets the thread's "current task" for the poll. */
 void weft__task_run(weft_task *t);
 
-/* Cancels a task the caller owns (transition_to_shutdown returned true):
+/* Cancels a task the caller owns (weft__transition_to_shutdown returned true):
  * drops the future, completes the task with -ECANCELED. */
 void weft__task_shutdown(weft_task *t);
 

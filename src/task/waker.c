@@ -9,13 +9,13 @@ static const weft_waker_vtable task_waker_vtable;
 static void schedule(weft_task *t) { t->rt->ops->schedule(t->rt, t, false); }
 
 static weft_waker task_clone(void *p) {
-    ref_inc(&((weft_task *)p)->state);
+    weft__ref_inc(&((weft_task *)p)->state);
     return (weft_waker){&task_waker_vtable, p};
 }
 
 static void task_wake(void *p) {
     weft_task *t = p;
-    switch (transition_to_notified_by_val(&t->state)) {
+    switch (weft__transition_to_notified_by_val(&t->state)) {
     case TR_WAKE_SUBMIT: schedule(t); break;
     case TR_WAKE_DEALLOC: weft__task_dealloc(t); break;
     case TR_WAKE_DO_NOTHING: break;
@@ -24,7 +24,7 @@ static void task_wake(void *p) {
 
 static void task_wake_by_ref(void *p) {
     weft_task *t = p;
-    if (transition_to_notified_by_ref(&t->state) == TR_WAKE_SUBMIT) schedule(t);
+    if (weft__transition_to_notified_by_ref(&t->state) == TR_WAKE_SUBMIT) schedule(t);
 }
 
 static void task_drop(void *p) { weft__task_drop_ref((weft_task *)p); }

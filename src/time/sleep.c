@@ -22,7 +22,7 @@ static void sleep_release(weft_sleep *s) {
     weft_waker old = WEFT_WAKER_NONE;
     if (w) {
         weft_wheel_lock(w);
-        if (s->entry.wheel) weft_wheel_remove(w, &s->entry);
+        if (s->entry.wheel) weft__wheel_remove(w, &s->entry);
         old = weft_waker_take(&s->entry.waker);
         weft_wheel_unlock(w);
     }
@@ -47,7 +47,7 @@ weft_poll weft__sleep_poll(weft_sleep *s, weft_context *cx) {
     bool done = s->entry.fired || s->deadline <= now;
     weft_waker old = WEFT_WAKER_NONE;
     if (done) {
-        if (s->entry.wheel) weft_wheel_remove(w, &s->entry);
+        if (s->entry.wheel) weft__wheel_remove(w, &s->entry);
         s->entry.fired = 1;
         old = weft_waker_take(&s->entry.waker);
     } else {
@@ -55,9 +55,9 @@ weft_poll weft__sleep_poll(weft_sleep *s, weft_context *cx) {
             /* An empty wheel is not advanced by the runtime (that would cost
              * a clock read per turn); bring its time up to date first so the
              * entry lands in a fine slot. */
-            if (w->count == 0) weft_wheel_advance(w, now);
+            if (w->count == 0) weft__wheel_advance(w, now);
             s->entry.deadline = s->deadline;
-            weft_wheel_insert(w, &s->entry);
+            weft__wheel_insert(w, &s->entry);
             if (w->on_insert) w->on_insert(w, s->deadline);
         }
         weft_waker_store(&s->entry.waker, &cx->waker);
@@ -111,9 +111,9 @@ WEFT_API void weft_sleep_reset(weft_sleep *s, uint64_t deadline_ms) {
         weft_wheel_lock(w);
         s->entry.fired = 0;
         if (s->entry.wheel) {
-            weft_wheel_remove(w, &s->entry);
+            weft__wheel_remove(w, &s->entry);
             s->entry.deadline = deadline_ms;
-            weft_wheel_insert(w, &s->entry);
+            weft__wheel_insert(w, &s->entry);
             if (w->on_insert) w->on_insert(w, deadline_ms);
         }
         weft_wheel_unlock(w);

@@ -156,12 +156,12 @@ static size_t process_slot(weft_wheel *w, unsigned idx) {
     return fired;
 }
 
-void weft_wheel_init(weft_wheel *w, uint64_t now_ms) {
+void weft__wheel_init(weft_wheel *w, uint64_t now_ms) {
     *w = (weft_wheel){0};
     w->elapsed = now_ms;
 }
 
-void weft_wheel_insert(weft_wheel *w, weft_timer_entry *e) {
+void weft__wheel_insert(weft_wheel *w, weft_timer_entry *e) {
     assert(e->wheel == NULL && "timer entry inserted while already in a wheel");
     place(w, e);
     e->wheel = w;
@@ -169,20 +169,20 @@ void weft_wheel_insert(weft_wheel *w, weft_timer_entry *e) {
     w->count++;
 }
 
-void weft_wheel_remove(weft_wheel *w, weft_timer_entry *e) {
+void weft__wheel_remove(weft_wheel *w, weft_timer_entry *e) {
     assert(e->wheel == w && "timer entry removed from a wheel it is not in");
     unlink_entry(w, e);
     e->wheel = NULL;
     w->count--;
 }
 
-uint64_t weft_wheel_next_deadline(const weft_wheel *w) {
+uint64_t weft__wheel_next_deadline(const weft_wheel *w) {
     unsigned idx;
     uint64_t at;
     return next_expiration(w, &idx, &at) ? at : UINT64_MAX;
 }
 
-size_t weft_wheel_advance(weft_wheel *w, uint64_t now_ms) {
+size_t weft__wheel_advance(weft_wheel *w, uint64_t now_ms) {
     /* Time does not go back; an earlier `now` fires nothing (never early). */
     if (now_ms < w->elapsed) return 0;
     size_t fired = 0;
@@ -197,7 +197,7 @@ size_t weft_wheel_advance(weft_wheel *w, uint64_t now_ms) {
     return fired;
 }
 
-void weft_wheel_clear(weft_wheel *w) {
+void weft__wheel_clear(weft_wheel *w) {
     for (unsigned level = 0; level < WEFT_WHEEL_LEVELS; level++) {
         while (w->occupied[level]) {
             unsigned idx = level * WEFT_WHEEL_SLOTS + (unsigned)__builtin_ctzll(w->occupied[level]);

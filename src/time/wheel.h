@@ -45,20 +45,20 @@ static inline void weft_wheel_unlock(weft_wheel *w) {
 }
 
 /* Initialises an empty wheel whose time starts at `now_ms`. */
-void weft_wheel_init(weft_wheel *w, uint64_t now_ms);
+void weft__wheel_init(weft_wheel *w, uint64_t now_ms);
 
 /* Inserts `e` (e->deadline set, not in any wheel). A deadline at or before
  * the wheel's time is placed in the next slot, so it fires at the next
  * advance. Sets e->wheel = w. O(1). */
-void weft_wheel_insert(weft_wheel *w, weft_timer_entry *e);
+void weft__wheel_insert(weft_wheel *w, weft_timer_entry *e);
 
 /* Removes `e` from `w` (it must be in it). O(1). */
-void weft_wheel_remove(weft_wheel *w, weft_timer_entry *e);
+void weft__wheel_remove(weft_wheel *w, weft_timer_entry *e);
 
 /* The earliest deadline in the wheel (a ms value), or UINT64_MAX if empty.
  * Never later than the true earliest deadline (it may be earlier for
  * entries in coarse levels, which then cascade without firing). */
-uint64_t weft_wheel_next_deadline(const weft_wheel *w);
+uint64_t weft__wheel_next_deadline(const weft_wheel *w);
 
 /* Advances the wheel to `now_ms`: every entry whose deadline is <= now_ms
  * is removed, marked fired (e->fired = 1, e->wheel = NULL) and its waker is
@@ -68,11 +68,11 @@ uint64_t weft_wheel_next_deadline(const weft_wheel *w);
  * cost depends on the entries passed, not on how far time jumps. A waker
  * may insert or remove entries (the wheel is consistent while it runs).
  * A `now_ms` earlier than the wheel's time fires nothing. */
-size_t weft_wheel_advance(weft_wheel *w, uint64_t now_ms);
+size_t weft__wheel_advance(weft_wheel *w, uint64_t now_ms);
 
 /* Releases every entry still in the wheel without waking (drops their
  * wakers, clears e->wheel). Used when the runtime shuts down after every
  * task was dropped; normally the wheel is already empty then. */
-void weft_wheel_clear(weft_wheel *w);
+void weft__wheel_clear(weft_wheel *w);
 
 #endif

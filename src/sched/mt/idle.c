@@ -10,7 +10,7 @@
 static unsigned searching(uint32_t s) { return s & SEARCHING_MASK; }
 static unsigned unparked(uint32_t s) { return s >> 16; }
 
-int idle_init(weft_idle *idle, unsigned num_workers) {
+int weft__idle_init(weft_idle *idle, unsigned num_workers) {
     idle->sleepers = calloc(num_workers, sizeof *idle->sleepers);
     if (!idle->sleepers) return -ENOMEM;
     atomic_init(&idle->state, num_workers * UNPARKED_ONE);
@@ -20,7 +20,7 @@ int idle_init(weft_idle *idle, unsigned num_workers) {
     return 0;
 }
 
-void idle_destroy(weft_idle *idle) {
+void weft__idle_destroy(weft_idle *idle) {
     pthread_mutex_destroy(&idle->lock);
     free(idle->sleepers);
 }
@@ -30,7 +30,7 @@ static bool should_wake(weft_idle *idle) {
     return searching(s) == 0 && unparked(s) < idle->num_workers;
 }
 
-int idle_worker_to_notify(weft_idle *idle) {
+int weft__idle_worker_to_notify(weft_idle *idle) {
     /* The fence pairs with the one in transition_to_parked: either the
      * parking worker sees our task in a queue, or we see it asleep. */
     atomic_thread_fence(memory_order_seq_cst);
@@ -45,7 +45,7 @@ int idle_worker_to_notify(weft_idle *idle) {
     return index;
 }
 
-bool idle_transition_to_parked(weft_idle *idle, unsigned index, bool is_searching) {
+bool weft__idle_transition_to_parked(weft_idle *idle, unsigned index, bool is_searching) {
     pthread_mutex_lock(&idle->lock);
     uint32_t dec = UNPARKED_ONE + (is_searching ? 1 : 0);
     uint32_t prev = atomic_fetch_sub_explicit(&idle->state, dec, memory_order_seq_cst);
@@ -55,19 +55,19 @@ bool idle_transition_to_parked(weft_idle *idle, unsigned index, bool is_searchin
     return is_searching && searching(prev) == 1;
 }
 
-bool idle_transition_to_searching(weft_idle *idle) {
+bool weft__idle_transition_to_searching(weft_idle *idle) {
     uint32_t s = atomic_load_explicit(&idle->state, memory_order_seq_cst);
     if (2 * searching(s) >= idle->num_workers) return false;
     atomic_fetch_add_explicit(&idle->state, 1, memory_order_seq_cst);
     return true;
 }
 
-bool idle_transition_from_searching(weft_idle *idle) {
+bool weft__idle_transition_from_searching(weft_idle *idle) {
     uint32_t prev = atomic_fetch_sub_explicit(&idle->state, 1, memory_order_seq_cst);
     return searching(prev) == 1;
 }
 
-bool idle_unpark_worker_by_id(weft_idle *idle, unsigned index) {
+bool weft__idle_unpark_worker_by_id(weft_idle *idle, unsigned index) {
     pthread_mutex_lock(&idle->lock);
     bool found = false;
     for (unsigned i = 0; i < idle->num_sleepers; i++) {
@@ -82,7 +82,7 @@ bool idle_unpark_worker_by_id(weft_idle *idle, unsigned index) {
     return found;
 }
 
-bool idle_is_parked(weft_idle *idle, unsigned index) {
+bool weft__idle_is_parked(weft_idle *idle, unsigned index) {
     pthread_mutex_lock(&idle->lock);
     bool found = false;
     for (unsigned i = 0; i < idle->num_sleepers && !found; i++) found = idle->sleepers[i] == index;
@@ -90,6 +90,6 @@ bool idle_is_parked(weft_idle *idle, unsigned index) {
     return found;
 }
 
-unsigned idle_num_searching(weft_idle *idle) {
+unsigned weft__idle_num_searching(weft_idle *idle) {
     return searching(atomic_load_explicit(&idle->state, memory_order_acquire));
 }

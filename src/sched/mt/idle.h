@@ -22,25 +22,25 @@ typedef struct weft_idle {
     unsigned num_sleepers;
 } weft_idle;
 
-int idle_init(weft_idle *idle, unsigned num_workers);
-void idle_destroy(weft_idle *idle);
+int weft__idle_init(weft_idle *idle, unsigned num_workers);
+void weft__idle_destroy(weft_idle *idle);
 
 /* If a sleeping worker should be woken for new work, marks it unparked and
  * searching and returns its index; otherwise -1. */
-int idle_worker_to_notify(weft_idle *idle);
+int weft__idle_worker_to_notify(weft_idle *idle);
 /* The worker `index` goes to sleep. Returns true if it was the last
  * searcher (then it must re-check the queues for work). */
-bool idle_transition_to_parked(weft_idle *idle, unsigned index, bool is_searching);
+bool weft__idle_transition_to_parked(weft_idle *idle, unsigned index, bool is_searching);
 /* Tries to become a searcher; false if half the workers already search. */
-bool idle_transition_to_searching(weft_idle *idle);
+bool weft__idle_transition_to_searching(weft_idle *idle);
 /* Stops searching; true if this was the last searcher. */
-bool idle_transition_from_searching(weft_idle *idle);
+bool weft__idle_transition_from_searching(weft_idle *idle);
 /* A worker woke on its own (I/O, timer, spurious): if it is still listed
  * as a sleeper, unlist it and return true. */
-bool idle_unpark_worker_by_id(weft_idle *idle, unsigned index);
+bool weft__idle_unpark_worker_by_id(weft_idle *idle, unsigned index);
 /* Whether the worker is listed as a sleeper. */
-bool idle_is_parked(weft_idle *idle, unsigned index);
+bool weft__idle_is_parked(weft_idle *idle, unsigned index);
 /* Number of workers searching (approximate). */
-unsigned idle_num_searching(weft_idle *idle);
+unsigned weft__idle_num_searching(weft_idle *idle);
 
 #endif

@@ -11,13 +11,13 @@ static inline uint32_t real_of(uint64_t h) { return (uint32_t)h; }
 
 #define SLOT(q, i) (&(q)->buffer[(i) & LOCAL_QUEUE_MASK])
 
-void local_queue_init(weft_local_queue *q) {
+void weft__local_queue_init(weft_local_queue *q) {
     atomic_init(&q->head, 0);
     atomic_init(&q->tail, 0);
     for (unsigned i = 0; i < LOCAL_QUEUE_CAPACITY; i++) atomic_init(&q->buffer[i], NULL);
 }
 
-uint32_t local_queue_len(weft_local_queue *q) {
+uint32_t weft__local_queue_len(weft_local_queue *q) {
     uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
     uint32_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
     return t - real_of(h);
@@ -45,7 +45,7 @@ static bool push_overflow(weft_local_queue *q, weft_task *t, uint32_t head, weft
     return true;
 }
 
-void local_queue_push_back(weft_local_queue *q, weft_task *t, weft_inject *inject) {
+void weft__local_queue_push_back(weft_local_queue *q, weft_task *t, weft_inject *inject) {
     for (;;) {
         uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
         uint32_t steal = steal_of(h), real = real_of(h);
@@ -65,7 +65,7 @@ void local_queue_push_back(weft_local_queue *q, weft_task *t, weft_inject *injec
     }
 }
 
-weft_task *local_queue_pop(weft_local_queue *q) {
+weft_task *weft__local_queue_pop(weft_local_queue *q) {
     uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
     for (;;) {
         uint32_t steal = steal_of(h), real = real_of(h);
@@ -115,7 +115,7 @@ static uint32_t steal_half(weft_local_queue *src, weft_local_queue *dst, uint32_
     return n;
 }
 
-weft_task *local_queue_steal_into(weft_local_queue *src, weft_local_queue *dst) {
+weft_task *weft__local_queue_steal_into(weft_local_queue *src, weft_local_queue *dst) {
     uint32_t dst_tail = atomic_load_explicit(&dst->tail, memory_order_relaxed);
     uint32_t dst_steal = steal_of(atomic_load_explicit(&dst->head, memory_order_acquire));
     if (dst_tail - dst_steal > LOCAL_QUEUE_CAPACITY / 2) return NULL; /* we have enough */

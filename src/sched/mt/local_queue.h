@@ -33,23 +33,23 @@ typedef struct weft_local_queue {
 
 struct weft_inject;
 
-void local_queue_init(weft_local_queue *q);
+void weft__local_queue_init(weft_local_queue *q);
 
 /* Owner only. Pushes `t`; when the ring is full, moves half of it and `t`
  * to `inject`. */
-void local_queue_push_back(weft_local_queue *q, weft_task *t, struct weft_inject *inject);
+void weft__local_queue_push_back(weft_local_queue *q, weft_task *t, struct weft_inject *inject);
 
 /* Owner only. Pops the oldest task, or NULL. */
-weft_task *local_queue_pop(weft_local_queue *q);
+weft_task *weft__local_queue_pop(weft_local_queue *q);
 
 /* A stealer (worker owning `dst`) takes half of `src`'s tasks: returns one
  * of them to run and leaves the rest in `dst`. NULL if there was nothing
  * (or another stealer is at work on `src`). */
-weft_task *local_queue_steal_into(weft_local_queue *src, weft_local_queue *dst);
+weft_task *weft__local_queue_steal_into(weft_local_queue *src, weft_local_queue *dst);
 
 /* Number of tasks (approximate when read by another thread). */
-uint32_t local_queue_len(weft_local_queue *q);
+uint32_t weft__local_queue_len(weft_local_queue *q);
 
-static inline bool local_queue_is_empty(weft_local_queue *q) { return local_queue_len(q) == 0; }
+static inline bool local_queue_is_empty(weft_local_queue *q) { return weft__local_queue_len(q) == 0; }
 
 #endif

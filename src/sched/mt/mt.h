@@ -71,11 +71,11 @@ typedef struct mt_runtime {
 /* The worker running on this thread, or NULL. */
 extern _Thread_local mt_worker *weft__tls_worker;
 
-void *mt_worker_main(void *arg);
-void mt_schedule(weft_runtime *rt, weft_task *t, bool yield);
-void mt_unpark_worker(mt_worker *w);
-void mt_notify_parked(mt_runtime *rt);
+void *weft__mt_worker_main(void *arg);
+void weft__mt_schedule(weft_runtime *rt, weft_task *t, bool yield);
+void weft__mt_unpark_worker(mt_worker *w);
+void weft__mt_notify_parked(mt_runtime *rt);
 /* Fires due timers if the wheel is free (try-lock). */
-void mt_fire_timers(mt_runtime *rt, bool wait_for_lock);
+void weft__mt_fire_timers(mt_runtime *rt, bool wait_for_lock);
 
 #endif

@@ -82,7 +82,7 @@ static weft_wheel *mt_wheel(weft_runtime *base) { return &((mt_runtime *)base)->
 static void on_timer_insert(weft_wheel *w, uint64_t deadline) {
     mt_runtime *rt = w->owner;
     uint64_t sleeping_until = atomic_load_explicit(&rt->driver_deadline, memory_order_acquire);
-    if (sleeping_until != 0 && deadline < sleeping_until) weft_driver_unpark(&rt->driver);
+    if (sleeping_until != 0 && deadline < sleeping_until) weft__driver_unpark(&rt->driver);
 }
 
 static weft_driver *mt_driver(weft_runtime *base) { return &((mt_runtime *)base)->driver; }
@@ -105,8 +105,8 @@ static void drop_queued(weft_task_queue *q) {
 static void mt_shutdown(weft_runtime *base) {
     mt_runtime *rt = (mt_runtime *)base;
     atomic_store_explicit(&rt->shutdown, true, memory_order_release);
-    for (unsigned i = 0; i < rt->started; i++) mt_unpark_worker(&rt->workers[i]);
-    weft_driver_unpark(&rt->driver);
+    for (unsigned i = 0; i < rt->started; i++) weft__mt_unpark_worker(&rt->workers[i]);
+    weft__driver_unpark(&rt->driver);
     for (unsigned i = 0; i < rt->started; i++) pthread_join(rt->workers[i].thread, NULL);
     /* No worker runs now: cancel what is left from this thread. Wakes that
      * the drops cause land in the inject queue, drained below. */
@@ -117,32 +117,32 @@ static void mt_shutdown(weft_runtime *base) {
         if (w->lifo) weft__task_drop_notified(w->lifo);
         w->lifo = NULL;
         weft_task *t;
-        while ((t = local_queue_pop(&w->queue))) weft__task_drop_notified(t);
+        while ((t = weft__local_queue_pop(&w->queue))) weft__task_drop_notified(t);
     }
     weft_task_queue rest = inject_close(&rt->inject);
     drop_queued(&rest);
     pthread_mutex_lock(&rt->wheel_lock);
-    weft_wheel_clear(&rt->wheel);
+    weft__wheel_clear(&rt->wheel);
     pthread_mutex_unlock(&rt->wheel_lock);
-    weft_driver_shutdown(&rt->driver);
+    weft__driver_shutdown(&rt->driver);
     weft__tls_runtime = NULL;
 }
 
 static void mt_free(weft_runtime *base) {
     mt_runtime *rt = (mt_runtime *)base;
-    weft_driver_free(&rt->driver);
+    weft__driver_free(&rt->driver);
     for (unsigned i = 0; i < rt->num_workers; i++) {
         pthread_mutex_destroy(&rt->workers[i].park_lock);
         pthread_cond_destroy(&rt->workers[i].park_cond);
     }
     free(rt->workers);
-    idle_destroy(&rt->idle);
+    weft__idle_destroy(&rt->idle);
     inject_destroy(&rt->inject);
     pthread_mutex_destroy(&rt->wheel_lock);
     free(rt);
 }
 
-static const weft_sched_ops mt_ops = {mt_schedule, mt_block_on, mt_shutdown, mt_free, mt_wheel, mt_driver, mt_stats};
+static const weft_sched_ops mt_ops = {weft__mt_schedule, mt_block_on, mt_shutdown, mt_free, mt_wheel, mt_driver, mt_stats};
 
 /* ---- creation ------------------------------------------------------------ */
 
@@ -156,15 +156,15 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
     mt_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) return -ENOMEM;
     rt->workers = calloc(n, sizeof *rt->workers);
-    if (!rt->workers || idle_init(&rt->idle, n) != 0) {
+    if (!rt->workers || weft__idle_init(&rt->idle, n) != 0) {
         free(rt->workers);
         free(rt);
         return -ENOMEM;
     }
     weft__runtime_base_init(&rt->base, &mt_ops, opts);
-    int err = weft_driver_init(&rt->driver, opts->io_backend);
+    int err = weft__driver_init(&rt->driver, opts->io_backend);
     if (err) {
-        idle_destroy(&rt->idle);
+        weft__idle_destroy(&rt->idle);
         free(rt->workers);
         weft__runtime_base_destroy(&rt->base);
         free(rt);
@@ -173,7 +173,7 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
     rt->num_workers = n;
     inject_init(&rt->inject);
     pthread_mutex_init(&rt->wheel_lock, NULL);
-    weft_wheel_init(&rt->wheel, weft_clock_ms());
+    weft__wheel_init(&rt->wheel, weft_clock_ms());
     rt->wheel.lock = &rt->wheel_lock;
     rt->wheel.on_insert = on_timer_insert;
     rt->wheel.owner = rt;
@@ -182,7 +182,7 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
         w->rt = rt;
         w->index = i;
         w->rand = 0x9e3779b9u * (i + 1);
-        local_queue_init(&w->queue);
+        weft__local_queue_init(&w->queue);
         atomic_init(&w->park_state, MT_PARK_EMPTY);
         pthread_mutex_init(&w->park_lock, NULL);
         /* The timed wait's deadline is on CLOCK_MONOTONIC: so must the condvar be. */
@@ -193,7 +193,7 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
         pthread_condattr_destroy(&attr);
     }
     for (unsigned i = 0; i < n; i++) {
-        if (weft__thread_start(&rt->workers[i].thread, false, mt_worker_main, &rt->workers[i]) != 0) {
+        if (weft__thread_start(&rt->workers[i].thread, false, weft__mt_worker_main, &rt->workers[i]) != 0) {
             err = -EAGAIN;
             break;
         }

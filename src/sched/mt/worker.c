@@ -22,10 +22,10 @@ static uint32_t next_rand(mt_worker *w) {
 
 /* ---- waking ---------------------------------------------------------------- */
 
-void mt_unpark_worker(mt_worker *w) {
+void weft__mt_unpark_worker(mt_worker *w) {
     int prev = atomic_exchange_explicit(&w->park_state, MT_PARK_NOTIFIED, memory_order_acq_rel);
     if (prev == MT_PARK_DRIVER) {
-        weft_driver_unpark(&w->rt->driver);
+        weft__driver_unpark(&w->rt->driver);
     } else if (prev == MT_PARK_CONDVAR) {
         /* Taking the lock orders us after the sleeper's check of the state. */
         pthread_mutex_lock(&w->park_lock);
@@ -34,25 +34,25 @@ void mt_unpark_worker(mt_worker *w) {
     }
 }
 
-void mt_notify_parked(mt_runtime *rt) {
-    int index = idle_worker_to_notify(&rt->idle);
-    if (index >= 0) mt_unpark_worker(&rt->workers[index]);
+void weft__mt_notify_parked(mt_runtime *rt) {
+    int index = weft__idle_worker_to_notify(&rt->idle);
+    if (index >= 0) weft__mt_unpark_worker(&rt->workers[index]);
 }
 
 /* The last searcher to park makes sure no queued work is left unattended. */
 static void notify_if_work_pending(mt_runtime *rt) {
     for (unsigned i = 0; i < rt->num_workers; i++) {
         if (!local_queue_is_empty(&rt->workers[i].queue)) {
-            mt_notify_parked(rt);
+            weft__mt_notify_parked(rt);
             return;
         }
     }
-    if (!inject_is_empty(&rt->inject)) mt_notify_parked(rt);
+    if (!inject_is_empty(&rt->inject)) weft__mt_notify_parked(rt);
 }
 
 /* ---- scheduling ------------------------------------------------------------ */
 
-void mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
+void weft__mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
     mt_runtime *rt = (mt_runtime *)base;
     mt_worker *w = weft__tls_worker;
     if (w && w->rt == rt) {
@@ -60,10 +60,10 @@ void mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
         if (yield) {
             /* A task that woke itself goes behind the others on this worker;
              * it is no new work for an idle worker to come and take. */
-            local_queue_push_back(&w->queue, t, &rt->inject);
+            weft__local_queue_push_back(&w->queue, t, &rt->inject);
             notify = false;
         } else if (w->lifo_polls >= MT_MAX_LIFO_POLLS) {
-            local_queue_push_back(&w->queue, t, &rt->inject);
+            weft__local_queue_push_back(&w->queue, t, &rt->inject);
             notify = true;
         } else {
             /* The task woken by the running task runs next: it probably
@@ -71,9 +71,9 @@ void mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
             weft_task *prev = w->lifo;
             w->lifo = t;
             notify = prev != NULL;
-            if (prev) local_queue_push_back(&w->queue, prev, &rt->inject);
+            if (prev) weft__local_queue_push_back(&w->queue, prev, &rt->inject);
         }
-        if (notify && !w->in_driver) mt_notify_parked(rt);
+        if (notify && !w->in_driver) weft__mt_notify_parked(rt);
         return;
     }
     counter_add_shared(&base->stats.remote_schedules, 1);
@@ -81,16 +81,16 @@ void mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
         weft__task_drop_notified(t);
         return;
     }
-    mt_notify_parked(rt);
+    weft__mt_notify_parked(rt);
 }
 
 /* ---- timers and the driver ------------------------------------------------- */
 
-void mt_fire_timers(mt_runtime *rt, bool wait_for_lock) {
+void weft__mt_fire_timers(mt_runtime *rt, bool wait_for_lock) {
     if (wait_for_lock) pthread_mutex_lock(&rt->wheel_lock);
     else if (pthread_mutex_trylock(&rt->wheel_lock) != 0) return;
     if (rt->wheel.count > 0) {
-        size_t fired = weft_wheel_advance(&rt->wheel, weft_clock_ms());
+        size_t fired = weft__wheel_advance(&rt->wheel, weft_clock_ms());
         if (fired) counter_add_shared(&rt->base.stats.timers_fired, fired);
     }
     pthread_mutex_unlock(&rt->wheel_lock);
@@ -119,11 +119,11 @@ static void maintenance(mt_worker *w) {
     mt_runtime *rt = w->rt;
     if (rt->driver.registrations > 0 && try_take_driver(rt)) {
         w->in_driver = true;
-        weft_driver_park(&rt->driver, 0);
+        weft__driver_park(&rt->driver, 0);
         w->in_driver = false;
         release_driver(rt);
     }
-    mt_fire_timers(rt, false);
+    weft__mt_fire_timers(rt, false);
 }
 
 /* Sleeps until unparked (or, in the driver, until I/O or the next timer). */
@@ -145,16 +145,16 @@ static void park_timeout(mt_worker *w) {
             return;
         }
         pthread_mutex_lock(&rt->wheel_lock);
-        uint64_t next = weft_wheel_next_deadline(&rt->wheel);
+        uint64_t next = weft__wheel_next_deadline(&rt->wheel);
         atomic_store(&rt->driver_deadline, next);
         pthread_mutex_unlock(&rt->wheel_lock);
         counter_add_shared(&rt->base.stats.parks, 1);
         w->in_driver = true;
-        weft_driver_park(&rt->driver, timeout_until(next));
+        weft__driver_park(&rt->driver, timeout_until(next));
         w->in_driver = false;
         atomic_store(&rt->driver_deadline, 0);
         atomic_store(&w->park_state, MT_PARK_EMPTY);
-        mt_fire_timers(rt, true);
+        weft__mt_fire_timers(rt, true);
         release_driver(rt);
         return;
     }
@@ -182,7 +182,7 @@ static bool has_local_work(mt_worker *w) { return w->lifo || !local_queue_is_emp
 static void park(mt_worker *w) {
     mt_runtime *rt = w->rt;
     if (has_local_work(w)) return;
-    bool last_searcher = idle_transition_to_parked(&rt->idle, w->index, w->is_searching);
+    bool last_searcher = weft__idle_transition_to_parked(&rt->idle, w->index, w->is_searching);
     w->is_searching = false;
     if (last_searcher) notify_if_work_pending(rt);
     while (!atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
@@ -190,16 +190,16 @@ static void park(mt_worker *w) {
         if (has_local_work(w)) {
             /* Woken with work of our own (I/O or timers we dispatched):
              * not a searcher unless someone else already unlisted us. */
-            w->is_searching = !idle_unpark_worker_by_id(&rt->idle, w->index);
-            if (local_queue_len(&w->queue) > 1) mt_notify_parked(rt);
+            w->is_searching = !weft__idle_unpark_worker_by_id(&rt->idle, w->index);
+            if (weft__local_queue_len(&w->queue) > 1) weft__mt_notify_parked(rt);
             return;
         }
-        if (!idle_is_parked(&rt->idle, w->index)) {
+        if (!weft__idle_is_parked(&rt->idle, w->index)) {
             w->is_searching = true; /* notify_parked picked us to search */
             return;
         }
     }
-    idle_unpark_worker_by_id(&rt->idle, w->index);
+    weft__idle_unpark_worker_by_id(&rt->idle, w->index);
 }
 
 /* ---- finding work ---------------------------------------------------------- */
@@ -215,7 +215,7 @@ static weft_task *next_local(mt_worker *w) {
         w->lifo = NULL;
         return t;
     }
-    weft_task *t = local_queue_pop(&w->queue);
+    weft_task *t = weft__local_queue_pop(&w->queue);
     if (t) return t;
     /* Take a fair share of the inject queue into the ring, one lock. */
     size_t share = atomic_load_explicit(&rt->inject.len, memory_order_relaxed) / rt->num_workers + 1;
@@ -225,21 +225,21 @@ static weft_task *next_local(mt_worker *w) {
     if (!inject_pop_batch(&rt->inject, &batch, share)) return NULL;
     t = task_queue_pop(&batch);
     weft_task *more;
-    while ((more = task_queue_pop(&batch))) local_queue_push_back(&w->queue, more, &rt->inject);
+    while ((more = task_queue_pop(&batch))) weft__local_queue_push_back(&w->queue, more, &rt->inject);
     return t;
 }
 
 static weft_task *steal_work(mt_worker *w) {
     mt_runtime *rt = w->rt;
     if (!w->is_searching) {
-        if (!idle_transition_to_searching(&rt->idle)) return NULL;
+        if (!weft__idle_transition_to_searching(&rt->idle)) return NULL;
         w->is_searching = true;
     }
     unsigned n = rt->num_workers, start = next_rand(w) % n;
     for (unsigned i = 0; i < n; i++) {
         unsigned victim = (start + i) % n;
         if (victim == w->index) continue;
-        weft_task *t = local_queue_steal_into(&rt->workers[victim].queue, &w->queue);
+        weft_task *t = weft__local_queue_steal_into(&rt->workers[victim].queue, &w->queue);
         if (t) return t;
     }
     return inject_pop(&rt->inject);
@@ -251,7 +251,7 @@ static void run_task(mt_worker *w, weft_task *t) {
         /* Found work: stop searching; if we were the last searcher, wake
          * another worker to look for the rest. */
         w->is_searching = false;
-        if (idle_transition_from_searching(&rt->idle)) mt_notify_parked(rt);
+        if (weft__idle_transition_from_searching(&rt->idle)) weft__mt_notify_parked(rt);
     }
     w->lifo_polls = 0;
     weft__task_run(t);
@@ -263,8 +263,8 @@ static void run_task(mt_worker *w, weft_task *t) {
             /* Capped: to the back, behind the tasks it would have starved.
              * Wake a helper only if there are such tasks; a lone chain of
              * tasks would otherwise bounce between workers. */
-            local_queue_push_back(&w->queue, t, &rt->inject);
-            if (local_queue_len(&w->queue) > 1) mt_notify_parked(rt);
+            weft__local_queue_push_back(&w->queue, t, &rt->inject);
+            if (weft__local_queue_len(&w->queue) > 1) weft__mt_notify_parked(rt);
             break;
         }
         w->lifo_polls++;
@@ -274,7 +274,7 @@ static void run_task(mt_worker *w, weft_task *t) {
     counter_add(&w->polls, polls);
 }
 
-void *mt_worker_main(void *arg) {
+void *weft__mt_worker_main(void *arg) {
     mt_worker *w = arg;
     mt_runtime *rt = w->rt;
     weft__tls_worker = w;
@@ -290,7 +290,7 @@ void *mt_worker_main(void *arg) {
         }
         park(w);
     }
-    if (w->is_searching) idle_transition_from_searching(&rt->idle);
+    if (w->is_searching) weft__idle_transition_from_searching(&rt->idle);
     weft__tls_worker = NULL;
     weft__tls_runtime = NULL;
     return NULL;
