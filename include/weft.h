@@ -2,7 +2,13 @@
 #ifndef WEFT_H
 #define WEFT_H
 
+#include "weft/config.h"
+#include "weft/error.h"
+#include "weft/poll.h"
+#include "weft/waker.h"
+#include "weft/context.h"
 #include "weft/future.h"
+#include "weft/coro.h"
 #include "weft/combinator.h"
 #include "weft/task.h"
 #include "weft/runtime.h"
@@ -11,6 +17,6 @@
 #include "weft/net.h"
 #include "weft/sync.h"
 #include "weft/channel.h"
-#include "weft/joinset.h"
+#include "weft/join_set.h"
 
 #endif

@@ -3,7 +3,7 @@
 #include <time.h>
 
 #include "support.h"
-#include "sched/blocking.h"
+#include "sched/blocking_pool.h"
 
 static void *square(void *arg) {
     long v = (long)(intptr_t)arg;

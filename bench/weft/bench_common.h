@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include <weft/combinator.h>
-#include <weft/future.h>
+#include <weft/coro.h>
 #include <weft/runtime.h>
 #include <weft/task.h>
 #include <weft/time.h>

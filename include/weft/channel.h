@@ -21,9 +21,9 @@
  *    poll; a future that could complete but finds the budget spent returns
  *    WEFT_PENDING (after waking its task) without consuming or sending
  *    anything.
- *  - Errors: -WEFT_ECLOSED (== -EPIPE) when the other side is gone, -EAGAIN
- *    when a try_ operation would have to wait, -WEFT_ELAGGED (== -EOVERFLOW)
- *    when a broadcast receiver fell behind, -ENOMEM, -EINVAL.
+ *  - Errors: -WEFT_ECLOSED when the other side is gone, -EAGAIN when a
+ *    try_ operation would have to wait, -WEFT_ELAGGED when a broadcast
+ *    receiver fell behind (weft/error.h), -ENOMEM, -EINVAL.
  *  - Cancel safety, per operation, is stated below. "Cancel-safe" means:
  *    dropping the future before it returned ready loses no message and
  *    leaves the channel as if the operation had never started.
@@ -39,9 +39,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/** A broadcast receiver fell behind: -WEFT_ELAGGED == -EOVERFLOW; the count of missed messages is reported alongside. */
-#define WEFT_ELAGGED EOVERFLOW
 
 /* ======================================================================== */
 /* oneshot: one value, one sender, one receiver                             */

@@ -4,6 +4,7 @@
 #ifndef WEFT_RUNTIME_H
 #define WEFT_RUNTIME_H
 
+#include "error.h"
 #include "future.h"
 
 #ifdef __cplusplus
@@ -122,9 +123,6 @@ typedef struct weft_runtime_stats {
 
 /** Copies the runtime's counters into `*out`. Any thread (counters may lag). */
 WEFT_API void weft_runtime_stats_get(const weft_runtime *rt, weft_runtime_stats *out);
-
-/** The message for a negative errno value returned by weft (as strerror). */
-WEFT_API const char *weft_strerror(int err);
 
 #ifdef __cplusplus
 }

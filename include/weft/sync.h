@@ -29,32 +29,26 @@
  *  - A primitive must outlive every future that refers to it; destroying a
  *    primitive that still has waiters is a misuse (debug builds abort).
  *
- * Errors are negative errno values. WEFT_ECLOSED (EPIPE) means "closed".
+ * Errors are negative errno values, or -WEFT_ECLOSED for "closed" (weft/error.h).
  */
 #ifndef WEFT_SYNC_H
 #define WEFT_SYNC_H
 
 #include <errno.h>
 
+#include "error.h"
 #include "future.h"
-#include "spinlock.h"
+#include "detail/list.h"
+#include "detail/spinlock.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** The error (negated) of an operation on something closed: -WEFT_ECLOSED == -EPIPE. */
-#define WEFT_ECLOSED EPIPE
-
 /* ------------------------------------------------------------------------ */
 /* Building blocks (private: the fields are not part of the API)             */
 /* ------------------------------------------------------------------------ */
 
-
-/** Links of a circular doubly linked wait list. Private. */
-typedef struct weft_wait_link {
-    struct weft_wait_link *prev, *next;
-} weft_wait_link;
 
 /**
  * A waiter, embedded in every waiting future. Private: the primitive's
@@ -62,7 +56,7 @@ typedef struct weft_wait_link {
  * (state "done") only its future touches it.
  */
 typedef struct weft_wait_node {
-    weft_wait_link link;
+    weft_link link;
     weft_waker waker; /* the waiting task's waker while queued */
     uint32_t state;   /* idle, queued, done, closed (read atomically) */
     uint32_t flags;   /* per-primitive */
@@ -87,7 +81,7 @@ typedef struct weft_semaphore {
     weft_spinlock lock;
     uint32_t closed;
     size_t permits;          /* available, not assigned to any waiter */
-    weft_wait_link waiters;  /* FIFO of weft_wait_node */
+    weft_link waiters;  /* FIFO of weft_wait_node */
 } weft_semaphore;
 
 /**
@@ -291,7 +285,7 @@ typedef struct weft_notify {
     weft_spinlock lock;
     uint32_t permit;        /* 0 or 1 */
     uint64_t generation;    /* notify_waiters calls so far */
-    weft_wait_link waiters; /* FIFO */
+    weft_link waiters; /* FIFO */
 } weft_notify;
 
 /** Initialises `n` (no permit stored). Initialise before sharing. */
@@ -348,7 +342,7 @@ typedef struct weft_barrier {
     uint32_t pad_;
     size_t n, arrived;
     uint64_t generation;
-    weft_wait_link waiters;
+    weft_link waiters;
 } weft_barrier;
 
 /** Initialises `b` for `n` parties (0 counts as 1). Initialise before sharing. */

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "weft/future.h"
+#include "weft/coro.h"
 
 static weft_waker noop_clone(void *data) {
     extern const weft_waker_vtable weft__noop_vtable;

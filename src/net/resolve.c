@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "net/net.h"
-#include "sched/blocking.h"
+#include "sched/blocking_pool.h"
 
 #define RESOLVE_MAX 16
 

@@ -9,8 +9,8 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 
-#include "runtime/spinlock.h"
-#include "sched/blocking.h"
+#include "util/spinlock.h"
+#include "sched/blocking_pool.h"
 #include "task/task.h"
 #include "weft/runtime.h"
 

@@ -82,8 +82,6 @@ void weft_runtime_stats_get(const weft_runtime *rt, weft_runtime_stats *out) {
     if (rt->ops->stats) rt->ops->stats(rt, out);
 }
 
-const char *weft_strerror(int err) { return strerror(err < 0 ? -err : err); }
-
 void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
                              const weft_runtime_options *opts) {
     memset(rt, 0, sizeof *rt);

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "runtime/rt.h"
-#include "sched/blocking.h"
+#include "sched/blocking_pool.h"
 
 typedef struct blocking_call {
     weft_future base;

@@ -15,7 +15,7 @@ typedef struct weft_broadcast {
     size_t senders, receivers;
     uint64_t tail;
     size_t mask, elem;
-    weft_wait_link waiting; /* pending recv futures */
+    weft_link waiting; /* pending recv futures */
     _Alignas(CHAN_ALIGN) unsigned char ring[];
 } weft_broadcast;
 

@@ -30,7 +30,7 @@ typedef struct weft_mpsc {
     size_t senders;
     size_t elem, cap, head, len, reserved;
     unsigned char *buf;
-    weft_wait_link waiting; /* senders waiting for room (weft_wait_node) */
+    weft_link waiting; /* senders waiting for room (weft_wait_node) */
     weft_waker rx_waker;
     _Alignas(CHAN_ALIGN) unsigned char ring[]; /* bounded: the ring itself */
 } weft_mpsc;

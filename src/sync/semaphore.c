@@ -118,7 +118,7 @@ void weft_semaphore_close(weft_semaphore *s) {
         __atomic_store_n(&s->closed, 1, __ATOMIC_RELEASE);
         /* Waiters get nothing: what was assigned to them goes back. */
         size_t back = 0;
-        for (weft_wait_link *l = s->waiters.next; l != &s->waiters; l = l->next) back += node_of(l)->got;
+        for (weft_link *l = s->waiters.next; l != &s->waiters; l = l->next) back += node_of(l)->got;
         __atomic_store_n(&s->permits, s->permits + back, __ATOMIC_RELAXED);
         weft__wait_release_all(&s->lock, &s->waiters, WN_CLOSED, &wb);
     }

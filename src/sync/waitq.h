@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 
-#include "runtime/spinlock.h"
+#include "util/spinlock.h"
 #include "weft/sync.h"
 
 enum {
@@ -58,11 +58,11 @@ static inline void node_init(weft_wait_node *n) {
 
 #define node_of(l) ((weft_wait_node *)((char *)(l) - offsetof(weft_wait_node, link)))
 
-static inline void wl_init(weft_wait_link *l) { l->prev = l->next = l; }
-static inline bool wl_empty(const weft_wait_link *l) { return l->next == l; }
-static inline weft_wait_node *wl_front(weft_wait_link *l) { return node_of(l->next); }
+static inline void wl_init(weft_link *l) { l->prev = l->next = l; }
+static inline bool wl_empty(const weft_link *l) { return l->next == l; }
+static inline weft_wait_node *wl_front(weft_link *l) { return node_of(l->next); }
 
-static inline void wl_push_back(weft_wait_link *l, weft_wait_node *n) {
+static inline void wl_push_back(weft_link *l, weft_wait_node *n) {
     n->link.prev = l->prev;
     n->link.next = l;
     l->prev->next = &n->link;
@@ -76,7 +76,7 @@ static inline void wl_unlink(weft_wait_node *n) {
 }
 
 /* Moves every node of `src` to the empty list `dst`; `src` becomes empty. */
-static inline void wl_move(weft_wait_link *dst, weft_wait_link *src) {
+static inline void wl_move(weft_link *dst, weft_link *src) {
     if (wl_empty(src)) {
         wl_init(dst);
         return;
@@ -155,7 +155,7 @@ static inline weft_waker node_store_waker(weft_wait_node *n, const weft_context 
  * waker if it is already queued, else queues it. Returns the waker it
  * replaced, for the caller to drop after unlocking.
  */
-static inline weft_waker node_park_locked(weft_wait_link *list, weft_wait_node *n,
+static inline weft_waker node_park_locked(weft_link *list, weft_wait_node *n,
                                           const weft_context *cx) {
     if (node_state_locked(n) == WN_QUEUED) return node_store_waker(n, cx);
     weft_waker old = weft_waker_take(&n->waker); /* left over from a re-arm */
@@ -187,7 +187,7 @@ static inline void node_cancel(weft_spinlock *lock, weft_wait_node *n) {
  * `list` meanwhile are not included. Leftover wakers stay in `wb` for the
  * caller to wake after its unlock.
  */
-void weft__wait_release_all(weft_spinlock *lock, weft_wait_link *list, uint32_t state,
+void weft__wait_release_all(weft_spinlock *lock, weft_link *list, uint32_t state,
                             wake_batch *wb);
 
 /* Drops a waker outside any lock (a no-op for the empty waker). */

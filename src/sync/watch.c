@@ -13,7 +13,7 @@ typedef struct weft_watch {
     size_t receivers;
     uint64_t version;
     size_t elem;
-    weft_wait_link waiting;
+    weft_link waiting;
     _Alignas(CHAN_ALIGN) unsigned char value[];
 } weft_watch;
 

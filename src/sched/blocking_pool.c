@@ -1,5 +1,5 @@
 /* The blocking pool; see blocking.h. */
-#include "sched/blocking.h"
+#include "sched/blocking_pool.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * weft/spinlock.h — the lock word embedded in weft's public structs
+ * weft/detail/spinlock.h — the lock word embedded in weft's public structs
  * (semaphores, channels, ...). Private: use the functions of the type that
  * contains it, never the lock itself.
  */

@@ -16,7 +16,7 @@
  *
  * Slots are owned by the set and recycled; the set itself is reference
  * counted (the user's reference plus one per live wrapper), so a task that
- * completes after weft_joinset_destroy still finds its slot.
+ * completes after weft_join_set_destroy still finds its slot.
  */
 #include <pthread.h>
 #include <stdalign.h>
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "weft/joinset.h"
+#include "weft/join_set.h"
 
 enum slot_where {
     SLOT_FREE,
@@ -35,10 +35,10 @@ enum slot_where {
     SLOT_ORPHAN,   /* detached or destroyed: recycled when its wrapper finishes */
 };
 
-typedef struct weft_joinset_slot {
-    struct weft_joinset_slot *prev, *next; /* running/done list links */
-    struct weft_joinset_slot *all_next;    /* every slot ever allocated */
-    struct weft_joinset_slot *free_next;
+typedef struct weft_join_set_slot {
+    struct weft_join_set_slot *prev, *next; /* running/done list links */
+    struct weft_join_set_slot *all_next;    /* every slot ever allocated */
+    struct weft_join_set_slot *free_next;
     weft_join_handle h;
     uint64_t id;
     uint8_t where;
@@ -50,7 +50,7 @@ typedef struct slot_list {
     slot_t *head, *tail;
 } slot_list;
 
-struct weft_joinset {
+struct weft_join_set {
     pthread_mutex_t lock;
     uint32_t refs; /* atomic: the user + one per live wrapper */
     bool destroyed;
@@ -89,7 +89,7 @@ static void sl_remove(slot_list *l, slot_t *s) {
     s->prev = s->next = NULL;
 }
 
-static void recycle(weft_joinset *js, slot_t *s) {
+static void recycle(weft_join_set *js, slot_t *s) {
     s->where = SLOT_FREE;
     s->free_next = js->free_slots;
     js->free_slots = s;
@@ -97,7 +97,7 @@ static void recycle(weft_joinset *js, slot_t *s) {
 
 /* ---- the set's lifetime ------------------------------------------------------ */
 
-static void js_unref(weft_joinset *js) {
+static void js_unref(weft_join_set *js) {
     if (__atomic_sub_fetch(&js->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
     for (slot_t *s = js->all, *next; s; s = next) {
         next = s->all_next;
@@ -108,8 +108,8 @@ static void js_unref(weft_joinset *js) {
     free(js);
 }
 
-int weft_joinset_create(weft_joinset **out, weft_runtime *rt, size_t out_size) {
-    weft_joinset *js = calloc(1, sizeof *js);
+int weft_join_set_create(weft_join_set **out, weft_runtime *rt, size_t out_size) {
+    weft_join_set *js = calloc(1, sizeof *js);
     if (!js) return -ENOMEM;
     pthread_mutex_init(&js->lock, NULL);
     js->refs = 1;
@@ -122,7 +122,7 @@ int weft_joinset_create(weft_joinset **out, weft_runtime *rt, size_t out_size) {
 
 /* Detaches every handle; running tasks become orphans (aborted first if
  * `abort`). Lock held. */
-static void release_all_locked(weft_joinset *js, bool abort) {
+static void release_all_locked(weft_join_set *js, bool abort) {
     for (slot_t *s = js->running.head, *next; s; s = next) {
         next = s->next;
         if (abort) weft_join_handle_abort(&s->h);
@@ -139,7 +139,7 @@ static void release_all_locked(weft_joinset *js, bool abort) {
     js->len = 0;
 }
 
-void weft_joinset_destroy(weft_joinset *js) {
+void weft_join_set_destroy(weft_join_set *js) {
     if (!js) return;
     pthread_mutex_lock(&js->lock);
     js->destroyed = true;
@@ -150,13 +150,13 @@ void weft_joinset_destroy(weft_joinset *js) {
     js_unref(js);
 }
 
-void weft_joinset_detach_all(weft_joinset *js) {
+void weft_join_set_detach_all(weft_join_set *js) {
     pthread_mutex_lock(&js->lock);
     release_all_locked(js, false);
     pthread_mutex_unlock(&js->lock);
 }
 
-void weft_joinset_abort_all(weft_joinset *js) {
+void weft_join_set_abort_all(weft_join_set *js) {
     pthread_mutex_lock(&js->lock);
     for (slot_t *s = js->running.head; s; s = s->next) weft_join_handle_abort(&s->h);
     /* Slots still being spawned are aborted by their spawner. */
@@ -165,7 +165,7 @@ void weft_joinset_abort_all(weft_joinset *js) {
     pthread_mutex_unlock(&js->lock);
 }
 
-size_t weft_joinset_len(weft_joinset *js) {
+size_t weft_join_set_len(weft_join_set *js) {
     pthread_mutex_lock(&js->lock);
     size_t n = js->len;
     pthread_mutex_unlock(&js->lock);
@@ -176,7 +176,7 @@ size_t weft_joinset_len(weft_joinset *js) {
 
 typedef struct js_wrapper {
     weft_future base;
-    weft_joinset *js;
+    weft_join_set *js;
     slot_t *slot;
 } js_wrapper;
 
@@ -186,7 +186,7 @@ static weft_future *wrapper_inner(js_wrapper *w) { return (weft_future *)((char 
 
 /* The wrapped future finished or was dropped: report the slot. */
 static void wrapper_finish(js_wrapper *w) {
-    weft_joinset *js = w->js;
+    weft_join_set *js = w->js;
     slot_t *s = w->slot;
     weft_waker wake = WEFT_WAKER_NONE;
     pthread_mutex_lock(&js->lock);
@@ -219,9 +219,9 @@ static void wrapper_drop(weft_future *f) {
     wrapper_finish(w);
 }
 
-static const weft_future_vtable wrapper_vtable = {wrapper_poll, wrapper_drop, "weft_joinset_task"};
+static const weft_future_vtable wrapper_vtable = {wrapper_poll, wrapper_drop, "weft_join_set_task"};
 
-int64_t weft_joinset_spawn_raw(weft_joinset *js, void *future, size_t size, size_t out_offset,
+int64_t weft_join_set_spawn_raw(weft_join_set *js, void *future, size_t size, size_t out_offset,
                                size_t out_size) {
     weft_future *inner = future;
     if (inner->state != WEFT_FUTURE_FRESH) weft__misuse(inner, "spawned after it was polled");
@@ -309,7 +309,7 @@ int64_t weft_joinset_spawn_raw(weft_joinset *js, void *future, size_t size, size
 
 /* Polls the handle of a taken slot (lock held). Ready: fills result/id,
  * recycles the slot. */
-static weft_poll take_result(weft_joinset *js, slot_t *s, void *out, weft_context *cx, int *result,
+static weft_poll take_result(weft_join_set *js, slot_t *s, void *out, weft_context *cx, int *result,
                              uint64_t *id) {
     s->h.out = out;
     if (weft_future_poll(&s->h.base, cx) == WEFT_PENDING) return WEFT_PENDING;
@@ -321,8 +321,8 @@ static weft_poll take_result(weft_joinset *js, slot_t *s, void *out, weft_contex
 }
 
 static weft_poll next_poll(weft_future *f, weft_context *cx) {
-    weft_joinset_next *n = (weft_joinset_next *)f;
-    weft_joinset *js = n->js;
+    weft_join_set_next *n = (weft_join_set_next *)f;
+    weft_join_set *js = n->js;
     if (!weft_coop_spend(cx)) return WEFT_PENDING;
     weft_waker old = WEFT_WAKER_NONE;
     pthread_mutex_lock(&js->lock);
@@ -333,7 +333,7 @@ static weft_poll next_poll(weft_future *f, weft_context *cx) {
                 old = weft_waker_take(&js->waker);
                 pthread_mutex_unlock(&js->lock);
                 weft_waker_drop(old);
-                n->result = -ENOENT;
+                n->result = -WEFT_EEMPTY;
                 return WEFT_READY;
             }
             old = weft_waker_replace(&js->waker, &cx->waker);
@@ -359,8 +359,8 @@ static weft_poll next_poll(weft_future *f, weft_context *cx) {
 }
 
 static void next_drop(weft_future *f) {
-    weft_joinset_next *n = (weft_joinset_next *)f;
-    weft_joinset *js = n->js;
+    weft_join_set_next *n = (weft_join_set_next *)f;
+    weft_join_set *js = n->js;
     pthread_mutex_lock(&js->lock);
     if (n->cur) { /* give the finished task back, first in line */
         n->cur->where = SLOT_DONE;
@@ -372,9 +372,9 @@ static void next_drop(weft_future *f) {
     weft_waker_drop(w);
 }
 
-static const weft_future_vtable next_vtable = {next_poll, next_drop, "weft_joinset_next"};
+static const weft_future_vtable next_vtable = {next_poll, next_drop, "weft_join_set_next"};
 
-weft_future *weft_joinset_join_next_init(weft_joinset_next *f, weft_joinset *js, void *out) {
+weft_future *weft_join_set_join_next_init(weft_join_set_next *f, weft_join_set *js, void *out) {
     weft_future_init(&f->base, &next_vtable);
     f->js = js;
     f->out = out;
@@ -384,12 +384,12 @@ weft_future *weft_joinset_join_next_init(weft_joinset_next *f, weft_joinset *js,
     return &f->base;
 }
 
-int weft_joinset_try_join_next(weft_joinset *js, void *out, uint64_t *id) {
+int weft_join_set_try_join_next(weft_join_set *js, void *out, uint64_t *id) {
     int rc;
     pthread_mutex_lock(&js->lock);
     slot_t *s = js->done.head;
     if (!s) {
-        rc = js->len == 0 ? -ENOENT : -EAGAIN;
+        rc = js->len == 0 ? -WEFT_EEMPTY : -EAGAIN;
     } else {
         sl_remove(&js->done, s);
         weft_context cx = weft_context_make(weft_waker_noop());

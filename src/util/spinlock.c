@@ -1,5 +1,5 @@
 /* The spinlock's contended path: spin politely, then yield. */
-#include "runtime/spinlock.h"
+#include "util/spinlock.h"
 
 void weft__spin_lock_slow(weft_spinlock *l) {
     for (unsigned spins = 0;; spins++) {

@@ -1,5 +1,5 @@
 /*
- * weft/joinset.h — a set of spawned tasks whose results are collected in
+ * weft/join_set.h — a set of spawned tasks whose results are collected in
  * completion order (Tokio's JoinSet).
  *
  * Each task is spawned wrapped in a small future that, when the task
@@ -14,10 +14,10 @@
  * Thread safety: every function may be called from any thread; the set
  * has an internal lock. join_next futures must not run concurrently with
  * each other. The set outlives its tasks internally (reference counted):
- * weft_joinset_destroy may be called while tasks still run; it aborts them.
+ * weft_join_set_destroy may be called while tasks still run; it aborts them.
  */
-#ifndef WEFT_JOINSET_H
-#define WEFT_JOINSET_H
+#ifndef WEFT_JOIN_SET_H
+#define WEFT_JOIN_SET_H
 
 #include <errno.h>
 
@@ -29,22 +29,22 @@
 extern "C" {
 #endif
 
-typedef struct weft_joinset weft_joinset;
-struct weft_joinset_slot;
+typedef struct weft_join_set weft_join_set;
+struct weft_join_set_slot;
 
 /**
  * Creates an empty set whose tasks run on `rt` and whose outputs are at
  * most `out_size` bytes. Stores it in `*out`; returns 0 or -ENOMEM. Any
  * thread.
  */
-WEFT_API int weft_joinset_create(weft_joinset **out, weft_runtime *rt, size_t out_size);
+WEFT_API int weft_join_set_create(weft_join_set **out, weft_runtime *rt, size_t out_size);
 
 /**
  * Destroys the set: aborts every task still in it (their futures are
  * dropped on the runtime, asynchronously) and discards results not yet
  * joined. `js` may be NULL. No join_next may be pending. Any thread.
  */
-WEFT_API void weft_joinset_destroy(weft_joinset *js);
+WEFT_API void weft_join_set_destroy(weft_join_set *js);
 
 /**
  * Spawns `size` bytes of future at `future` (moved, as with
@@ -54,29 +54,29 @@ WEFT_API void weft_joinset_destroy(weft_joinset *js);
  * -ENOMEM / -ESHUTDOWN (the future was dropped), or -EINVAL (output too
  * large; the future was dropped). Any thread.
  */
-WEFT_API int64_t weft_joinset_spawn_raw(weft_joinset *js, void *future, size_t size, size_t out_offset,
+WEFT_API int64_t weft_join_set_spawn_raw(weft_join_set *js, void *future, size_t size, size_t out_offset,
                                         size_t out_size);
 
 /** Spawns `*fut` (a struct starting with weft_future) whose output is its member `field`. */
-#define WEFT_JOINSET_SPAWN(js, fut, field)                                                    \
-    weft_joinset_spawn_raw((js), (fut), sizeof(*(fut)), offsetof(__typeof__(*(fut)), field), \
+#define WEFT_JOIN_SET_SPAWN(js, fut, field)                                                    \
+    weft_join_set_spawn_raw((js), (fut), sizeof(*(fut)), offsetof(__typeof__(*(fut)), field), \
                            sizeof((fut)->field))
 
 /** Number of tasks in the set (running, or finished and not joined yet). Any thread. */
-WEFT_API size_t weft_joinset_len(weft_joinset *js);
+WEFT_API size_t weft_join_set_len(weft_join_set *js);
 
 /**
  * Requests cancellation of every task in the set (weft_join_handle_abort
  * on each). They stay in the set: join_next reports each one, with
  * -ECANCELED if it was cancelled before it completed. Any thread.
  */
-WEFT_API void weft_joinset_abort_all(weft_joinset *js);
+WEFT_API void weft_join_set_abort_all(weft_join_set *js);
 
 /**
  * Removes every task from the set without cancelling it (their results
  * are discarded). Any thread.
  */
-WEFT_API void weft_joinset_detach_all(weft_joinset *js);
+WEFT_API void weft_join_set_detach_all(weft_join_set *js);
 
 /**
  * Waits for the next task to finish, in completion order. Ready with
@@ -84,31 +84,31 @@ WEFT_API void weft_joinset_detach_all(weft_joinset *js);
  *   0           a task completed; its output was copied to `out` (out_size
  *               bytes of the set; `out` may be NULL) and `id` names it;
  *   -ECANCELED  the task `id` was aborted (or its runtime shut down);
- *   -ENOENT     the set is empty (nothing to wait for).
+ *   -WEFT_EEMPTY     the set is empty (nothing to wait for).
  * The task leaves the set when reported.
  * Cancel-safe: a finished task is taken from the set only by the poll that
  * returns ready; a dropped join_next leaves it for the next one.
  */
-typedef struct weft_joinset_next {
+typedef struct weft_join_set_next {
     weft_future base;
-    weft_joinset *js;
+    weft_join_set *js;
     void *out;
-    struct weft_joinset_slot *cur; /* a slot taken while its handle completes */
+    struct weft_join_set_slot *cur; /* a slot taken while its handle completes */
     int result;  /**< output */
     uint64_t id; /**< output: the task's id */
-} weft_joinset_next;
+} weft_join_set_next;
 
 /** Initialises a join_next on `js` copying the output to `out`. Does no work. Returns `&f->base`. Any thread. */
-WEFT_API weft_future *weft_joinset_join_next_init(weft_joinset_next *f, weft_joinset *js, void *out);
+WEFT_API weft_future *weft_join_set_join_next_init(weft_join_set_next *f, weft_join_set *js, void *out);
 
 /**
  * Takes the next finished task without waiting: 0 or -ECANCELED (as for
  * join_next, with `*id` set if `id` is not NULL), -EAGAIN (tasks remain,
- * none finished), -ENOENT (empty). Any thread.
+ * none finished), -WEFT_EEMPTY (empty). Any thread.
  */
-WEFT_API int weft_joinset_try_join_next(weft_joinset *js, void *out, uint64_t *id);
+WEFT_API int weft_join_set_try_join_next(weft_join_set *js, void *out, uint64_t *id);
 
 #ifdef __cplusplus
 }
 #endif
-#endif /* WEFT_JOINSET_H */
+#endif /* WEFT_JOIN_SET_H */

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 
 #include "weft/future.h"
-#include "weft/spinlock.h"
+#include "weft/detail/spinlock.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define weft__cpu_relax() __builtin_ia32_pause()

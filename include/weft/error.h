@@ -1,0 +1,55 @@
+/*
+ * weft/error.h — error values.
+ *
+ * Every weft function that can fail returns a negative number: -errno where
+ * the operating system has the meaning (-ECONNRESET, -ETIMEDOUT, -EINVAL,
+ * -ECANCELED, ...), or one of weft's own codes below, negated, where it
+ * has none. weft's codes lie above every errno value, so the two never
+ * collide, and weft_strerror names both.
+ */
+#ifndef WEFT_ERROR_H
+#define WEFT_ERROR_H
+
+#include <errno.h>
+
+#include "config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** weft's own error codes (functions return them negated: -WEFT_ECLOSED). */
+enum weft_error {
+    WEFT_ERROR_FIRST = 10000,
+    /** The other side of a channel is gone, or the primitive was closed. */
+    WEFT_ECLOSED = WEFT_ERROR_FIRST,
+    /** A broadcast receiver fell behind and missed messages. */
+    WEFT_ELAGGED,
+    /** A host name does not exist (the resolver answered "no such name"). */
+    WEFT_ENOTFOUND,
+    /** A host name exists but has no address of the family asked for. */
+    WEFT_ENOADDRESS,
+    /** A service name ("http") is not known. */
+    WEFT_ENOSERVICE,
+    /** The name servers could not be reached or did not answer; try again later. */
+    WEFT_ERESOLVER_AGAIN,
+    /** Name resolution failed for good (a server refused, a malformed answer). */
+    WEFT_ERESOLVER_FAIL,
+    /** There is nothing to wait for (an empty JoinSet). */
+    WEFT_EEMPTY,
+    /** The blocking pool could not start a thread, and none is running. */
+    WEFT_ENOTHREAD,
+    WEFT_ERROR_LAST = WEFT_ENOTHREAD,
+};
+
+/**
+ * The message for an error value returned by weft: a negative errno or a
+ * negated weft code (a positive value is read as its negation). Never
+ * NULL; the string is static. Any thread.
+ */
+WEFT_API const char *weft_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WEFT_ERROR_H */
