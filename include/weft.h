@@ -4,6 +4,7 @@
 
 #include "weft/config.h"
 #include "weft/error.h"
+#include "weft/value.h"
 #include "weft/poll.h"
 #include "weft/waker.h"
 #include "weft/context.h"
