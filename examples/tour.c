@@ -151,7 +151,7 @@ static void tour_counter(weft_runtime *rt) {
     for (int i = 0; i < 6; i++) weft_block_on(rt, weft_interval_tick(&iv));
     wall = ms_since(start);
     cpu = cpu_ms() - cpu0;
-    weft_interval_drop(&iv);
+    weft_interval_destroy(&iv);
     printf("   woken by real events instead (a 2 ms interval: the reactor's timer wakes it):\n");
     printf("   -> 6 ticks in %.0f ms wall, %.2f ms CPU, %llu polls: the core sleeps in between\n", wall,
            cpu, (unsigned long long)(task_polls(rt) - before));

@@ -181,7 +181,7 @@ typedef struct task_runner {
 
 WEFT_ASYNC(task_runner, NULL) {
     WEFT_BEGIN();
-    self->h = weft_spawn_raw(cx->runtime, self->fut, self->size, 0, 0);
+    self->h = weft_spawn_raw(cx->runtime, self->fut, self->size, 0, 0, NULL);
     WEFT_AWAIT(&self->h.base);
     WEFT_END();
 }

@@ -76,7 +76,7 @@ static void test_completion_order(void **state) {
     (void)state;
     weft_runtime *rt = rt_new();
     weft_join_set *js;
-    assert_int_equal(weft_join_set_create(&js, rt, sizeof(int)), 0);
+    assert_int_equal(weft_join_set_create(&js, rt, sizeof(int), NULL), 0);
     order_root r;
     order_root_start(&r);
     r.js = js;
@@ -151,7 +151,7 @@ static void test_abort_all(void **state) {
     gate_state gs;
     gate_state_init(&gs);
     weft_join_set *js;
-    assert_int_equal(weft_join_set_create(&js, rt, sizeof(int)), 0);
+    assert_int_equal(weft_join_set_create(&js, rt, sizeof(int), NULL), 0);
     abort_root r;
     memset(&r, 0, sizeof r);
     abort_root_start(&r);
@@ -206,8 +206,8 @@ static void test_destroy_aborts_detach_keeps(void **state) {
     gate_state_init(&gs2);
     fill_root r;
     fill_root_start(&r);
-    assert_int_equal(weft_join_set_create(&r.js, rt, sizeof(int)), 0);
-    assert_int_equal(weft_join_set_create(&r.js2, rt, sizeof(int)), 0);
+    assert_int_equal(weft_join_set_create(&r.js, rt, sizeof(int), NULL), 0);
+    assert_int_equal(weft_join_set_create(&r.js2, rt, sizeof(int), NULL), 0);
     r.gs = &gs;
     r.gs2 = &gs2;
     assert_int_equal(weft_block_on(rt, &r.base), 0);
@@ -255,7 +255,7 @@ static void test_runtime_shutdown_and_try(void **state) {
     gate_state gs;
     gate_state_init(&gs);
     weft_join_set *js;
-    assert_int_equal(weft_join_set_create(&js, rt, sizeof(int)), 0);
+    assert_int_equal(weft_join_set_create(&js, rt, sizeof(int), NULL), 0);
     int out = 0;
     uint64_t id = 0;
     assert_int_equal(weft_join_set_try_join_next(js, &out, &id), -WEFT_EEMPTY);
@@ -283,7 +283,7 @@ static void test_output_too_large(void **state) {
     (void)state;
     weft_runtime *rt = rt_new();
     weft_join_set *js;
-    assert_int_equal(weft_join_set_create(&js, rt, 1), 0);
+    assert_int_equal(weft_join_set_create(&js, rt, 1, NULL), 0);
     gate_state gs;
     gate_state_init(&gs);
     gate g;
@@ -339,7 +339,7 @@ static void test_many_tasks(void **state) {
     many_root r;
     memset(&r, 0, sizeof r);
     many_root_start(&r);
-    assert_int_equal(weft_join_set_create(&r.js, rt, sizeof(int)), 0);
+    assert_int_equal(weft_join_set_create(&r.js, rt, sizeof(int), NULL), 0);
     assert_int_equal(weft_block_on(rt, &r.base), 0);
     assert_int_equal(r.count, 100000);
     assert_int_equal(r.sum, 10L * (9999L * 10000 / 2));
@@ -390,7 +390,7 @@ static void test_spawn_from_thread(void **state) {
     (void)state;
     weft_runtime *rt = rt_new();
     weft_join_set *js;
-    assert_int_equal(weft_join_set_create(&js, rt, sizeof(int)), 0);
+    assert_int_equal(weft_join_set_create(&js, rt, sizeof(int), NULL), 0);
     remote_args a = {js, 20000};
     pthread_t th;
     pthread_create(&th, NULL, remote_spawner, &a);

@@ -164,7 +164,7 @@ static void race_round(weft_runtime *rt, bool abort, int n) {
     weft_join_handle *hs = calloc((size_t)n, sizeof *hs);
     for (int i = 0; i < n; i++) {
         maybe_drop m = {WEFT_FUTURE_INIT(&maybe_drop_vtable), &drops, &completions, i % 4};
-        hs[i] = weft_spawn_raw(rt, &m, sizeof m, 0, 0);
+        hs[i] = weft_spawn_raw(rt, &m, sizeof m, 0, 0, NULL);
     }
     racer r = {rt, hs, n, abort};
     pthread_t th;
@@ -235,7 +235,7 @@ static void test_published_handle_drop_races_completion(void **state) {
         atomic_int drops = 0, completions = 0;
         for (int i = 0; i < N; i++) {
             maybe_drop m = {WEFT_FUTURE_INIT(&maybe_drop_vtable), &drops, &completions, 2 + i % 3};
-            hs[i] = weft_spawn_raw(rt, &m, sizeof m, 0, 0);
+            hs[i] = weft_spawn_raw(rt, &m, sizeof m, 0, 0, NULL);
             weft_future_poll(&hs[i].base, &cx); /* publishes a clone of cw (or finds it done) */
         }
         published_drop d = {hs, N};
@@ -305,7 +305,7 @@ WEFT_ASYNC(pingpong_root, NULL) {
     for (self->i = 0; self->i < self->pairs; self->i++) {
         for (int me = 0; me < 2; me++) {
             player p = {WEFT_FUTURE_INIT(&player_vtable), &self->slots[self->i], me};
-            self->hs[2 * self->i + me] = weft_spawn_raw(cx->runtime, &p, sizeof p, 0, 0);
+            self->hs[2 * self->i + me] = weft_spawn_raw(cx->runtime, &p, sizeof p, 0, 0, NULL);
         }
     }
     for (self->i = 0; self->i < 2 * self->pairs; self->i++) WEFT_AWAIT(&self->hs[self->i].base);
@@ -397,8 +397,8 @@ typedef struct fairness_root {
 
 WEFT_ASYNC(fairness_root, NULL) {
     WEFT_BEGIN();
-    self->hh = weft_spawn_raw(cx->runtime, &self->h, sizeof self->h, 0, 0);
-    self->hp = weft_spawn_raw(cx->runtime, &self->p, sizeof self->p, 0, 0);
+    self->hh = weft_spawn_raw(cx->runtime, &self->h, sizeof self->h, 0, 0, NULL);
+    self->hp = weft_spawn_raw(cx->runtime, &self->p, sizeof self->p, 0, 0, NULL);
     WEFT_AWAIT(&self->hp.base);
     WEFT_AWAIT(&self->hh.base);
     WEFT_END();

@@ -361,7 +361,7 @@ WEFT_ASYNC(iv_root, NULL) {
         WEFT_AWAIT(weft_interval_tick(&self->iv));
         iv_record(self);
     }
-    weft_interval_drop(&self->iv);
+    weft_interval_destroy(&self->iv);
     assert_int_equal(wheel_count(cx, &self->base), 0);
     WEFT_END();
 }
@@ -423,7 +423,7 @@ WEFT_ASYNC(stall_root, NULL) {
         WEFT_AWAIT(weft_interval_tick(&self->iv));
         stall_record(self);
     }
-    weft_interval_drop(&self->iv);
+    weft_interval_destroy(&self->iv);
     assert_int_equal(wheel_count(cx, &self->base), 0);
     WEFT_END();
 }
@@ -504,8 +504,8 @@ WEFT_ASYNC(iv_drop_root, NULL) {
     assert_int_equal(self->iv.ticks, 2);
     assert_int_equal(self->iv.last_tick, self->due);
     assert_true(weft_clock_ms() >= self->due);
-    weft_interval_drop(&self->iv);
-    weft_interval_drop(&self->iv); /* idempotent */
+    weft_interval_destroy(&self->iv);
+    weft_interval_destroy(&self->iv); /* idempotent */
     WEFT_END();
 }
 

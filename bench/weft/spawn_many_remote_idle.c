@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
         for (long i = 0; i < n; i++) {
             empty e;
             empty_start(&e);
-            handles[i] = weft_spawn_raw(rt, &e, sizeof e, 0, 0);
+            handles[i] = weft_spawn_raw(rt, &e, sizeof e, 0, 0, NULL);
         }
         double t1 = bench_wall(&sw);
         root r;

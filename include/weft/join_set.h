@@ -24,6 +24,7 @@
 #include "future.h"
 #include "runtime.h"
 #include "task.h"
+#include "value.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,10 +35,15 @@ struct weft_join_set_slot;
 
 /**
  * Creates an empty set whose tasks run on `rt` and whose outputs are at
- * most `out_size` bytes. Stores it in `*out`; returns 0 or -ENOMEM. Any
- * thread.
+ * most `out_size` bytes. `out_drop` (may be NULL) destroys an output that
+ * nobody takes: a result never joined, one joined with `out` NULL, one
+ * left when the set is destroyed or the runtime shuts down. The set holds
+ * a reference to `rt` (see weft_runtime_ref), so spawning into it after
+ * the runtime was destroyed fails cleanly with -ESHUTDOWN. Stores it in
+ * `*out`; returns 0, -EINVAL (no runtime) or -ENOMEM. Any thread.
  */
-WEFT_API int weft_join_set_create(weft_join_set **out, weft_runtime *rt, size_t out_size);
+WEFT_API int weft_join_set_create(weft_join_set **out, weft_runtime *rt, size_t out_size,
+                                  weft_drop_fn out_drop);
 
 /**
  * Destroys the set: aborts every task still in it (their futures are

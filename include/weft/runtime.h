@@ -44,10 +44,14 @@ WEFT_API int weft_runtime_create(weft_runtime **out, const weft_runtime_options 
 
 /**
  * Destroys `rt`: every task that has not completed is dropped exactly once
- * (its join handle, if any, becomes ready with -ECANCELED), timers and
- * registrations are released, and all memory owned by the runtime is freed
- * (task memory is freed when its last join handle or waker is released).
- * Must not be called from inside the runtime. `rt` may be NULL.
+ * (its join handle, if any, becomes ready with -ECANCELED), a thread inside
+ * weft_block_on on it returns -ESHUTDOWN, timers and registrations are
+ * released, every thread the runtime started is joined, and the creator's
+ * reference is dropped. The memory goes with the last reference: tasks,
+ * join handles, abort handles, I/O handles, timers still registered and
+ * weft_runtime_ref all hold one, so dropping any of them afterwards is safe,
+ * and a spawn through a held reference fails with -ESHUTDOWN. Must not be
+ * called from inside the runtime. `rt` may be NULL.
  */
 WEFT_API void weft_runtime_destroy(weft_runtime *rt);
 
@@ -103,6 +107,18 @@ WEFT_API int weft_main(weft_future *main_future, const weft_runtime_options *opt
 
 /* Reports why weft_main failed (on stderr); returns 1. */
 WEFT_API int weft__main_failed(int err);
+
+/**
+ * Takes a reference to `rt` and returns it. A thread that is not part of
+ * the runtime and may use it while another thread destroys it (a producer
+ * spawning tasks, say) holds one: its calls then fail with -ESHUTDOWN
+ * instead of touching freed memory. Any thread; the caller must already
+ * hold a reference (the creator's, or another).
+ */
+WEFT_API weft_runtime *weft_runtime_ref(weft_runtime *rt);
+
+/** Drops a reference taken with weft_runtime_ref. Any thread. */
+WEFT_API void weft_runtime_unref(weft_runtime *rt);
 
 /** The runtime whose task is running on this thread, or NULL. */
 WEFT_API weft_runtime *weft_runtime_current(void);

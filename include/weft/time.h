@@ -87,8 +87,8 @@ WEFT_API int weft_interval_init(weft_interval *iv, uint64_t period_ms, weft_miss
  */
 WEFT_API weft_future *weft_interval_tick(weft_interval *iv);
 
-/** Releases an interval (drops a pending tick). */
-WEFT_API void weft_interval_drop(weft_interval *iv);
+/** Ends an interval: drops a pending tick. Idempotent. Runtime thread (or after the runtime is gone). */
+WEFT_API void weft_interval_destroy(weft_interval *iv);
 
 /**
  * Runs `inner` with a time limit. Ready with `result` 0 if `inner` completed

@@ -68,6 +68,15 @@ int weft_block_on(weft_runtime *rt, weft_future *fut) {
 
 weft_runtime *weft_runtime_current(void) { return weft__tls_runtime; }
 
+weft_runtime *weft_runtime_ref(weft_runtime *rt) {
+    weft__runtime_ref(rt);
+    return rt;
+}
+
+void weft_runtime_unref(weft_runtime *rt) {
+    if (rt) weft__runtime_unref(rt);
+}
+
 uint64_t weft_runtime_now_ms(const weft_runtime *rt) { return weft_clock_ms() - rt->origin_ms; }
 
 void weft_runtime_stats_get(const weft_runtime *rt, weft_runtime_stats *out) {

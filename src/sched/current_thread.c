@@ -171,6 +171,7 @@ int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *
     task_queue_init(&ct->run);
     inject_init(&ct->inject);
     weft__wheel_init(&ct->wheel, weft_clock_ms());
+    ct->wheel.rt = &ct->base;
     *out = &ct->base;
     return 0;
 }

@@ -33,7 +33,7 @@ static const weft_future_vtable blocking_call_vtable = {blocking_call_poll, bloc
 
 static weft_join_handle spawn_call(weft_runtime *rt, blocking_call *c) {
     weft_join_handle h;
-    weft_task *t = weft__task_create(rt, c, sizeof *c, offsetof(blocking_call, out), sizeof(void *), &h);
+    weft_task *t = weft__task_create(rt, c, sizeof *c, offsetof(blocking_call, out), sizeof(void *), NULL, &h);
     if (!t) return h;
     if (weft__blocking_pool_submit(rt, t) != 0) {
         /* Nobody will run it: cancel it here (completing it consumes the

@@ -8,7 +8,11 @@
 
 void weft__task_dealloc(weft_task *t) {
     weft_runtime *rt = t->rt;
-    free(t);
+    /* An output nobody took (a detached handle, a join without `out`, a
+     * runtime shut down before the join) is destroyed here, once. */
+    if ((t->flags & (TASK_HAS_OUT_DROP | TASK_OUTPUT_TAKEN)) == TASK_HAS_OUT_DROP && t->result == 0)
+        (*weft__task_out_drop(t))(t->future + t->out_offset);
+    weft__task_free(t);
     weft__runtime_unref(rt);
 }
 

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/rt.h"
+#include "util/list.h"
 #include "weft/join_set.h"
 
 enum slot_where {
@@ -36,7 +38,7 @@ enum slot_where {
 };
 
 typedef struct weft_join_set_slot {
-    struct weft_join_set_slot *prev, *next; /* running/done list links */
+    weft_link link;                         /* in `running` or `done` */
     struct weft_join_set_slot *all_next;    /* every slot ever allocated */
     struct weft_join_set_slot *free_next;
     weft_join_handle h;
@@ -46,48 +48,21 @@ typedef struct weft_join_set_slot {
     bool abort_early;    /* abort_all came while SPAWNING */
 } slot_t;
 
-typedef struct slot_list {
-    slot_t *head, *tail;
-} slot_list;
-
 struct weft_join_set {
     pthread_mutex_t lock;
     uint32_t refs; /* atomic: the user + one per live wrapper */
     bool destroyed;
     weft_runtime *rt;
     size_t out_size;
+    weft_drop_fn out_drop; /* for outputs nobody joins */
     uint64_t next_id;
     size_t len; /* spawning + running + done + taken */
-    slot_list running, done;
+    weft_link running, done;
     slot_t *free_slots, *all;
     weft_waker waker; /* the pending join_next's */
 };
 
-/* ---- lists (lock held) ---------------------------------------------------- */
-
-static void sl_push_back(slot_list *l, slot_t *s) {
-    s->next = NULL;
-    s->prev = l->tail;
-    if (l->tail) l->tail->next = s;
-    else l->head = s;
-    l->tail = s;
-}
-
-static void sl_push_front(slot_list *l, slot_t *s) {
-    s->prev = NULL;
-    s->next = l->head;
-    if (l->head) l->head->prev = s;
-    else l->tail = s;
-    l->head = s;
-}
-
-static void sl_remove(slot_list *l, slot_t *s) {
-    if (s->prev) s->prev->next = s->next;
-    else l->head = s->next;
-    if (s->next) s->next->prev = s->prev;
-    else l->tail = s->prev;
-    s->prev = s->next = NULL;
-}
+#define slot_of(l) weft__container_of(l, slot_t, link)
 
 static void recycle(weft_join_set *js, slot_t *s) {
     s->where = SLOT_FREE;
@@ -105,16 +80,23 @@ static void js_unref(weft_join_set *js) {
     }
     weft_waker_drop(js->waker);
     pthread_mutex_destroy(&js->lock);
+    weft_runtime_unref(js->rt);
     free(js);
 }
 
-int weft_join_set_create(weft_join_set **out, weft_runtime *rt, size_t out_size) {
+int weft_join_set_create(weft_join_set **out, weft_runtime *rt, size_t out_size,
+                         weft_drop_fn out_drop) {
+    *out = NULL;
+    if (!rt) return -EINVAL;
     weft_join_set *js = calloc(1, sizeof *js);
     if (!js) return -ENOMEM;
     pthread_mutex_init(&js->lock, NULL);
     js->refs = 1;
-    js->rt = rt;
+    js->rt = weft_runtime_ref(rt); /* spawning into the set stays safe after the runtime is destroyed */
     js->out_size = out_size;
+    js->out_drop = out_drop;
+    weft__list_init(&js->running);
+    weft__list_init(&js->done);
     js->waker = WEFT_WAKER_NONE;
     *out = js;
     return 0;
@@ -123,17 +105,16 @@ int weft_join_set_create(weft_join_set **out, weft_runtime *rt, size_t out_size)
 /* Detaches every handle; running tasks become orphans (aborted first if
  * `abort`). Lock held. */
 static void release_all_locked(weft_join_set *js, bool abort) {
-    for (slot_t *s = js->running.head, *next; s; s = next) {
-        next = s->next;
+    weft_link *l;
+    while ((l = weft__list_pop_front(&js->running))) {
+        slot_t *s = slot_of(l);
         if (abort) weft_join_handle_abort(&s->h);
         weft_join_handle_detach(&s->h);
-        sl_remove(&js->running, s);
         s->where = SLOT_ORPHAN;
     }
-    for (slot_t *s = js->done.head, *next; s; s = next) {
-        next = s->next;
+    while ((l = weft__list_pop_front(&js->done))) {
+        slot_t *s = slot_of(l);
         weft_join_handle_detach(&s->h);
-        sl_remove(&js->done, s);
         recycle(js, s);
     }
     js->len = 0;
@@ -158,7 +139,7 @@ void weft_join_set_detach_all(weft_join_set *js) {
 
 void weft_join_set_abort_all(weft_join_set *js) {
     pthread_mutex_lock(&js->lock);
-    for (slot_t *s = js->running.head; s; s = s->next) weft_join_handle_abort(&s->h);
+    weft__list_for_each_safe(l, next, &js->running) weft_join_handle_abort(&slot_of(l)->h);
     /* Slots still being spawned are aborted by their spawner. */
     for (slot_t *s = js->all; s; s = s->all_next)
         if (s->where == SLOT_SPAWNING) s->abort_early = true;
@@ -193,9 +174,9 @@ static void wrapper_finish(js_wrapper *w) {
     switch (s->where) {
     case SLOT_SPAWNING: s->finished_early = true; break;
     case SLOT_RUNNING:
-        sl_remove(&js->running, s);
+        weft__list_remove(&s->link);
         s->where = SLOT_DONE;
-        sl_push_back(&js->done, s);
+        weft__list_push_back(&js->done, &s->link);
         wake = weft_waker_take(&js->waker);
         break;
     case SLOT_ORPHAN: recycle(js, s); break;
@@ -272,7 +253,7 @@ int64_t weft_join_set_spawn_raw(weft_join_set *js, void *future, size_t size, si
     js->len++;
     pthread_mutex_unlock(&js->lock);
 
-    weft_join_handle h = weft_spawn_raw(js->rt, buf, total, WRAPPER_HDR + out_offset, out_size);
+    weft_join_handle h = weft_spawn_raw(js->rt, buf, total, WRAPPER_HDR + out_offset, out_size, js->out_drop);
     if (buf != stack_buf) free(buf);
 
     weft_waker wake = WEFT_WAKER_NONE;
@@ -293,11 +274,11 @@ int64_t weft_join_set_spawn_raw(weft_join_set *js, void *future, size_t size, si
             else s->where = SLOT_ORPHAN;
         } else if (s->finished_early) {
             s->where = SLOT_DONE;
-            sl_push_back(&js->done, s);
+            weft__list_push_back(&js->done, &s->link);
             wake = weft_waker_take(&js->waker);
         } else {
             s->where = SLOT_RUNNING;
-            sl_push_back(&js->running, s);
+            weft__list_push_back(&js->running, &s->link);
         }
     }
     pthread_mutex_unlock(&js->lock);
@@ -327,7 +308,7 @@ static weft_poll next_poll(weft_future *f, weft_context *cx) {
     weft_waker old = WEFT_WAKER_NONE;
     pthread_mutex_lock(&js->lock);
     if (!n->cur) {
-        slot_t *s = js->done.head;
+        slot_t *s = weft__list_empty(&js->done) ? NULL : slot_of(js->done.next);
         if (!s) {
             if (js->len == 0) {
                 old = weft_waker_take(&js->waker);
@@ -341,7 +322,7 @@ static weft_poll next_poll(weft_future *f, weft_context *cx) {
             weft_waker_drop(old);
             return WEFT_PENDING;
         }
-        sl_remove(&js->done, s);
+        weft__list_remove(&s->link);
         s->where = SLOT_TAKEN;
         n->cur = s;
     }
@@ -364,7 +345,7 @@ static void next_drop(weft_future *f) {
     pthread_mutex_lock(&js->lock);
     if (n->cur) { /* give the finished task back, first in line */
         n->cur->where = SLOT_DONE;
-        sl_push_front(&js->done, n->cur);
+        weft__list_push_front(&js->done, &n->cur->link);
         n->cur = NULL;
     }
     weft_waker w = weft_waker_take(&js->waker);
@@ -387,16 +368,16 @@ weft_future *weft_join_set_join_next_init(weft_join_set_next *f, weft_join_set *
 int weft_join_set_try_join_next(weft_join_set *js, void *out, uint64_t *id) {
     int rc;
     pthread_mutex_lock(&js->lock);
-    slot_t *s = js->done.head;
+    slot_t *s = weft__list_empty(&js->done) ? NULL : slot_of(js->done.next);
     if (!s) {
         rc = js->len == 0 ? -WEFT_EEMPTY : -EAGAIN;
     } else {
-        sl_remove(&js->done, s);
+        weft__list_remove(&s->link);
         weft_context cx = weft_context_make(weft_waker_noop());
         if (take_result(js, s, out, &cx, &rc, id) == WEFT_PENDING) {
             /* Not complete yet (another worker is finishing it). The
              * handle keeps the noop waker; the next poll replaces it. */
-            sl_push_front(&js->done, s);
+            weft__list_push_front(&js->done, &s->link);
             rc = -EAGAIN;
         }
     }

@@ -57,6 +57,6 @@ WEFT_API weft_future *weft_interval_tick(weft_interval *iv) {
     return &iv->sleep.base;
 }
 
-WEFT_API void weft_interval_drop(weft_interval *iv) {
+WEFT_API void weft_interval_destroy(weft_interval *iv) {
     if (iv->sleep.base.state != WEFT_FUTURE_DROPPED) weft_future_drop(&iv->sleep.base);
 }

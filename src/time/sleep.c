@@ -19,14 +19,16 @@ static void entry_reset(weft_timer_entry *e, uint64_t deadline) {
  * is safe while another thread advances a shared wheel. */
 static void sleep_release(weft_sleep *s) {
     weft_wheel *w = s->entry.home;
-    weft_waker old = WEFT_WAKER_NONE;
-    if (w) {
-        weft_wheel_lock(w);
-        if (s->entry.wheel) weft__wheel_remove(w, &s->entry);
-        old = weft_waker_take(&s->entry.waker);
-        weft_wheel_unlock(w);
-    }
+    if (!w) return;
+    weft_wheel_lock(w);
+    if (s->entry.wheel) weft__wheel_remove(w, &s->entry);
+    weft_waker old = weft_waker_take(&s->entry.waker);
+    s->entry.home = NULL;
+    bool last = weft__wheel_unhome(w);
+    struct weft_runtime *rt = w->rt;
+    weft_wheel_unlock(w);
     weft_waker_drop(old); /* outside the lock: dropping may free a task */
+    if (last) weft__runtime_unref(rt); /* may free the wheel */
 }
 
 weft_poll weft__sleep_poll(weft_sleep *s, weft_context *cx) {
@@ -40,16 +42,22 @@ weft_poll weft__sleep_poll(weft_sleep *s, weft_context *cx) {
             return WEFT_READY;
         }
         w = weft__wheel_for(cx, &s->base);
+        weft_wheel_lock(w);
         s->entry.home = w;
+        w->homed++;
+    } else {
+        weft_wheel_lock(w);
     }
-    weft_wheel_lock(w);
     /* The clock check also covers a wheel not advanced yet this turn. */
     bool done = s->entry.fired || s->deadline <= now;
     weft_waker old = WEFT_WAKER_NONE;
+    bool last = false;
     if (done) {
         if (s->entry.wheel) weft__wheel_remove(w, &s->entry);
         s->entry.fired = 1;
         old = weft_waker_take(&s->entry.waker);
+        s->entry.home = NULL;
+        last = weft__wheel_unhome(w);
     } else {
         if (!s->entry.wheel) {
             /* An empty wheel is not advanced by the runtime (that would cost
@@ -62,8 +70,10 @@ weft_poll weft__sleep_poll(weft_sleep *s, weft_context *cx) {
         }
         weft_waker_store(&s->entry.waker, &cx->waker);
     }
+    struct weft_runtime *rt = w->rt;
     weft_wheel_unlock(w);
     weft_waker_drop(old);
+    if (last) weft__runtime_unref(rt);
     return done ? WEFT_READY : WEFT_PENDING;
 }
 

@@ -31,6 +31,7 @@
  */
 #include <assert.h>
 
+#include "runtime/rt.h"
 #include "time/wheel.h"
 
 #define BITS 6 /* log2(WEFT_WHEEL_SLOTS) */
@@ -207,5 +208,9 @@ void weft__wheel_clear(weft_wheel *w) {
             w->count--;
             weft_waker_drop(weft_waker_take(&e->waker));
         }
+    }
+    if (w->homed > 0 && w->rt && !w->orphaned) {
+        weft__runtime_ref(w->rt);
+        w->orphaned = true;
     }
 }

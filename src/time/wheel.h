@@ -14,6 +14,7 @@
 #define WEFT_TIME_WHEEL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,14 @@ typedef struct weft_wheel {
     pthread_mutex_t *lock;
     void (*on_insert)(struct weft_wheel *w, uint64_t deadline);
     void *owner;
+    /* Timers registered with this wheel and not yet released (in the
+     * wheel or not: a fired timer is released when it completes or is
+     * dropped). If any remain when the runtime shuts down, the wheel takes
+     * a reference on its runtime (`orphaned`), so that they can still lock
+     * it and leave; the last one to leave drops that reference. */
+    size_t homed;
+    bool orphaned;
+    struct weft_runtime *rt;
 } weft_wheel;
 
 static inline void weft_wheel_lock(weft_wheel *w) {
@@ -72,7 +81,17 @@ size_t weft__wheel_advance(weft_wheel *w, uint64_t now_ms);
 
 /* Releases every entry still in the wheel without waking (drops their
  * wakers, clears e->wheel). Used when the runtime shuts down after every
- * task was dropped; normally the wheel is already empty then. */
+ * task was dropped; normally the wheel is already empty then. With the lock
+ * held (shared wheels). If timers are still registered (futures outside
+ * any task, dropped later), keeps the runtime's memory for them. */
 void weft__wheel_clear(weft_wheel *w);
+
+/* A timer leaves the wheel's registrations (with the lock held). Returns
+ * true if the caller must drop the runtime reference the wheel took at
+ * shutdown, after unlocking (it was the last timer of a dead runtime). */
+static inline bool weft__wheel_unhome(weft_wheel *w) {
+    w->homed--;
+    return w->orphaned && w->homed == 0;
+}
 
 #endif

@@ -177,6 +177,7 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
     rt->wheel.lock = &rt->wheel_lock;
     rt->wheel.on_insert = on_timer_insert;
     rt->wheel.owner = rt;
+    rt->wheel.rt = &rt->base;
     for (unsigned i = 0; i < n; i++) {
         mt_worker *w = &rt->workers[i];
         w->rt = rt;
