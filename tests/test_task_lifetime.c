@@ -490,6 +490,68 @@ static void spawn_races_destroy(void **state) {
     }
 }
 
+/* ---- destroying a runtime while another thread is inside block_on ----------------- */
+
+typedef struct blocker_arg {
+    weft_runtime *rt;
+    gate_state *st;
+    atomic_bool inside;
+    int rc;
+} blocker_arg;
+
+typedef struct forever forever;
+struct forever {
+    WEFT_CORO_FIELDS;
+    blocker_arg *arg;
+    weft_join_handle h;
+    gate g;
+    weft_sleep sleep;
+};
+
+static void forever_cleanup(forever *f) { weft_join_handle_detach(&f->h); }
+
+WEFT_ASYNC(forever, forever_cleanup) {
+    WEFT_BEGIN();
+    {   /* a task of the runtime, and a timer, besides the root itself */
+        gated g = gated_new(self->arg->st);
+        self->h = WEFT_SPAWN(cx->runtime, &g, out, NULL);
+    }
+    atomic_store(&self->arg->inside, true);
+    WEFT_AWAIT(weft_sleep_init(&self->sleep, 1));
+    WEFT_AWAIT(gate_init(&self->g, self->arg->st)); /* never opened */
+    WEFT_END();
+}
+
+static void *blocker(void *p) {
+    blocker_arg *a = p;
+    forever f;
+    forever_start(&f);
+    f.arg = a;
+    f.h.base.state = WEFT_FUTURE_DROPPED; /* nothing spawned yet: nothing to detach */
+    a->rc = weft_block_on(a->rt, &f.base);
+    weft_future_drop(&f.base); /* pending: drops the gate and the join handle */
+    weft_runtime_unref(a->rt);
+    return NULL;
+}
+
+static void destroy_while_blocked(void **state) {
+    (void)state;
+    for (int round = 0; round < 100; round++) {
+        weft_runtime *rt = rt_new();
+        gate_state st;
+        gate_state_init(&st);
+        blocker_arg a = {weft_runtime_ref(rt), &st, false, 1};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, blocker, &a), 0);
+        /* Half the rounds destroy at once (maybe before block_on starts). */
+        if (round % 2) while (!atomic_load(&a.inside)) sched_yield();
+        weft_runtime_destroy(rt);
+        pthread_join(th, NULL);
+        assert_int_equal(a.rc, -ESHUTDOWN);
+        gate_state_destroy(&st);
+    }
+}
+
 /* ---- timers dropped after their runtime is gone ------------------------------------- */
 
 typedef struct keep_losers {
@@ -549,6 +611,7 @@ int main(void) {
         cmocka_unit_test(spawn_after_destroy),
         cmocka_unit_test(spawn_races_destroy),
         cmocka_unit_test(timers_dropped_after_destroy),
+        cmocka_unit_test(destroy_while_blocked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

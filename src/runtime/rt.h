@@ -32,6 +32,9 @@ typedef struct weft_sched_ops {
     struct weft_driver *(*driver)(weft_runtime *rt);
     /* Adds counters the flavour keeps itself (may be NULL). Any thread. */
     void (*stats)(const weft_runtime *rt, weft_runtime_stats *out);
+    /* Wakes every thread inside block_on, which then sees shutting_down
+     * and returns -ESHUTDOWN. Any thread. */
+    void (*wake_blockers)(weft_runtime *rt);
 } weft_sched_ops;
 
 /* Single-writer counter: written by one thread, read racily by any. */
@@ -66,6 +69,11 @@ struct weft_runtime {
     weft_owned_shard owned[WEFT_OWNED_SHARDS];
     weft_runtime_options opts;
     uint64_t origin_ms;
+    /* Threads inside weft_block_on: destroy wakes them and waits until
+     * they have left before it tears anything down. */
+    pthread_mutex_t blockers_lock;
+    pthread_cond_t blockers_left;
+    unsigned blockers;
     weft_blocking_pool blocking;
     struct {
         weft_counter task_polls, root_polls, parks,

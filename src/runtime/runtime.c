@@ -27,6 +27,19 @@ int weft_runtime_create(weft_runtime **out, const weft_runtime_options *opts) {
     return -EINVAL;
 }
 
+/* Makes every thread inside weft_block_on return -ESHUTDOWN and waits until
+ * they are all out, so that nothing polls while the runtime is torn down. */
+static void wait_for_blockers(weft_runtime *rt) {
+    pthread_mutex_lock(&rt->blockers_lock);
+    while (rt->blockers > 0) {
+        pthread_mutex_unlock(&rt->blockers_lock);
+        rt->ops->wake_blockers(rt);
+        pthread_mutex_lock(&rt->blockers_lock);
+        if (rt->blockers > 0) pthread_cond_wait(&rt->blockers_left, &rt->blockers_lock);
+    }
+    pthread_mutex_unlock(&rt->blockers_lock);
+}
+
 int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms) {
     if (!rt) return 0;
     if (weft__tls_runtime) {
@@ -34,6 +47,7 @@ int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms) {
         weft__misuse(&misuse, "weft_runtime_destroy called from inside a runtime");
     }
     atomic_store_explicit(&rt->shutting_down, true, memory_order_release);
+    wait_for_blockers(rt);
     rt->ops->shutdown(rt);
     /* After the tasks: a cancelled blocking call that has not started is
      * skipped by the pool, a running one finishes on its thread. */
@@ -62,8 +76,18 @@ int weft__main_failed(int err) {
 int weft_block_on(weft_runtime *rt, weft_future *fut) {
     if (!rt || !fut) return -EINVAL;
     if (weft__tls_runtime) return -EDEADLK;
-    if (atomic_load_explicit(&rt->shutting_down, memory_order_acquire)) return -ESHUTDOWN;
-    return rt->ops->block_on(rt, fut);
+    /* Registered under the lock that destroy checks: either destroy sees
+     * this caller (and waits for it), or this caller sees shutting_down. */
+    pthread_mutex_lock(&rt->blockers_lock);
+    bool down = atomic_load_explicit(&rt->shutting_down, memory_order_acquire);
+    if (!down) rt->blockers++;
+    pthread_mutex_unlock(&rt->blockers_lock);
+    if (down) return -ESHUTDOWN;
+    int rc = rt->ops->block_on(rt, fut);
+    pthread_mutex_lock(&rt->blockers_lock);
+    if (--rt->blockers == 0) pthread_cond_broadcast(&rt->blockers_left);
+    pthread_mutex_unlock(&rt->blockers_lock);
+    return rc;
 }
 
 weft_runtime *weft_runtime_current(void) { return weft__tls_runtime; }
@@ -97,6 +121,8 @@ void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
     rt->ops = ops;
     atomic_init(&rt->refs, 1);
     atomic_init(&rt->shutting_down, false);
+    pthread_mutex_init(&rt->blockers_lock, NULL);
+    pthread_cond_init(&rt->blockers_left, NULL);
     weft__owned_init(rt);
     rt->opts = *opts;
     rt->origin_ms = weft_clock_ms();
@@ -105,6 +131,8 @@ void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
 
 void weft__runtime_base_destroy(weft_runtime *rt) {
     weft__blocking_pool_destroy(&rt->blocking);
+    pthread_mutex_destroy(&rt->blockers_lock);
+    pthread_cond_destroy(&rt->blockers_left);
 }
 
 void weft__runtime_ref(weft_runtime *rt) { atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed); }

@@ -25,6 +25,10 @@ typedef struct ct_runtime {
     /* Owned by the thread inside block_on (the "core"). */
     weft_task_queue run;
     weft_wheel wheel;
+    /* The wheel is the core's, but a future may be dropped on another
+     * thread (a block_on caller dropping its root after -ESHUTDOWN while
+     * the runtime is destroyed): timers always lock it. */
+    pthread_mutex_t wheel_lock;
     uint32_t tick;
     /* Shared with other threads. */
     weft_driver driver;
@@ -80,7 +84,9 @@ static weft_waker root_clone(void *p) { return (weft_waker){&root_vtable, p}; }
  * sleeping, so that a busy queue cannot starve sockets. */
 static void drive(ct_runtime *ct, bool idle, bool maintenance) {
     if (idle) {
+        pthread_mutex_lock(&ct->wheel_lock);
         uint64_t next = weft__wheel_next_deadline(&ct->wheel);
+        pthread_mutex_unlock(&ct->wheel_lock);
         uint64_t now = weft_clock_ms();
         int timeout;
         if (next == UINT64_MAX) timeout = -1;
@@ -92,10 +98,12 @@ static void drive(ct_runtime *ct, bool idle, bool maintenance) {
     }
     /* An empty wheel is skipped (no clock read); a sleep brings its time
      * up to date when it inserts into an empty wheel. */
+    pthread_mutex_lock(&ct->wheel_lock);
     if (ct->wheel.count > 0) {
         size_t fired = weft__wheel_advance(&ct->wheel, weft_clock_ms());
         if (fired) counter_add(&ct->base.stats.timers_fired, fired);
     }
+    pthread_mutex_unlock(&ct->wheel_lock);
 }
 
 static int ct_block_on(weft_runtime *rt, weft_future *fut) {
@@ -105,7 +113,12 @@ static int ct_block_on(weft_runtime *rt, weft_future *fut) {
     weft__tls_runtime = rt;
     weft_waker root = {&root_vtable, ct};
     atomic_store(&ct->root_woken, true);
+    int rc = 0;
     for (;;) {
+        if (WEFT_UNLIKELY(atomic_load_explicit(&rt->shutting_down, memory_order_acquire))) {
+            rc = -ESHUTDOWN; /* another thread is destroying the runtime */
+            break;
+        }
         if (atomic_exchange_explicit(&ct->root_woken, false, memory_order_acq_rel)) {
             weft_context cx = {root, rt, WEFT_COOP_BUDGET};
             counter_add(&rt->stats.root_polls, 1);
@@ -127,8 +140,10 @@ static int ct_block_on(weft_runtime *rt, weft_future *fut) {
     }
     weft__tls_runtime = NULL;
     atomic_store(&ct->core_taken, false);
-    return 0;
+    return rc;
 }
+
+static void ct_wake_blockers(weft_runtime *rt) { root_wake_by_ref(rt); }
 
 static weft_wheel *ct_wheel(weft_runtime *rt) { return &((ct_runtime *)rt)->wheel; }
 
@@ -144,7 +159,9 @@ static void ct_shutdown(weft_runtime *rt) {
     task_queue_append(&ct->run, &rest);
     weft_task *t;
     while ((t = task_queue_pop(&ct->run))) weft__task_drop_notified(t);
+    pthread_mutex_lock(&ct->wheel_lock);
     weft__wheel_clear(&ct->wheel);
+    pthread_mutex_unlock(&ct->wheel_lock);
     weft__driver_shutdown(&ct->driver);
     weft__tls_runtime = NULL;
 }
@@ -153,10 +170,12 @@ static void ct_free(weft_runtime *rt) {
     ct_runtime *ct = (ct_runtime *)rt;
     weft__driver_free(&ct->driver);
     inject_destroy(&ct->inject);
+    pthread_mutex_destroy(&ct->wheel_lock);
     free(ct);
 }
 
-static const weft_sched_ops ct_ops = {ct_schedule, ct_block_on, ct_shutdown, ct_free, ct_wheel, ct_driver, NULL};
+static const weft_sched_ops ct_ops = {ct_schedule, ct_block_on, ct_shutdown, ct_free,
+                                      ct_wheel,    ct_driver,   NULL,        ct_wake_blockers};
 
 int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *opts) {
     ct_runtime *ct = calloc(1, sizeof *ct);
@@ -171,6 +190,8 @@ int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *
     task_queue_init(&ct->run);
     inject_init(&ct->inject);
     weft__wheel_init(&ct->wheel, weft_clock_ms());
+    pthread_mutex_init(&ct->wheel_lock, NULL);
+    ct->wheel.lock = &ct->wheel_lock;
     ct->wheel.rt = &ct->base;
     *out = &ct->base;
     return 0;

@@ -7,8 +7,9 @@
  * so insert and cancel are O(1) and finding the next deadline is a few
  * bit scans.
  *
- * A wheel is owned by one thread (a runtime's driver thread); none of
- * these functions is thread-safe.
+ * None of these functions locks: every runtime's wheel has a mutex
+ * (`lock`) that the callers hold, since a timer may be dropped on any
+ * thread; the wheel's own tests use it unlocked.
  */
 #ifndef WEFT_TIME_WHEEL_H
 #define WEFT_TIME_WHEEL_H
@@ -29,9 +30,8 @@ typedef struct weft_wheel {
     weft_timer_entry *slots[WEFT_WHEEL_LEVELS][WEFT_WHEEL_SLOTS];
     size_t count;     /* entries in the wheel */
     uint64_t fired;   /* entries fired so far (statistics) */
-    /* Shared wheels (multi_thread): every access to the wheel and to its
-     * entries' wheel/fired/waker fields holds `lock`; NULL when one thread
-     * owns the wheel. `on_insert` (may be NULL) is told each new deadline
+    /* Every access to the wheel and to its entries' wheel/fired/waker/home
+     * fields holds `lock` (NULL only in the wheel's unit tests). `on_insert` (may be NULL) is told each new deadline
      * with the lock held, so a driver sleeping past it can be woken. */
     pthread_mutex_t *lock;
     void (*on_insert)(struct weft_wheel *w, uint64_t deadline);

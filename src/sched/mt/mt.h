@@ -66,6 +66,7 @@ typedef struct mt_runtime {
     pthread_mutex_t wheel_lock;
     _Atomic bool shutdown;
     unsigned started;
+    struct root_signal *blockers; /* threads inside block_on, under base.blockers_lock */
 } mt_runtime;
 
 /* The worker running on this thread, or NULL. */

@@ -16,6 +16,7 @@ typedef struct root_signal {
     _Atomic bool woken;
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    struct root_signal *next_active; /* in mt_runtime.blockers, under blockers_lock */
 } root_signal;
 
 static void signal_unref(root_signal *s) {
@@ -52,10 +53,15 @@ static int mt_block_on(weft_runtime *base, weft_future *fut) {
     atomic_init(&s->woken, true);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
+    mt_runtime *rt = (mt_runtime *)base;
+    pthread_mutex_lock(&base->blockers_lock);
+    s->next_active = rt->blockers;
+    rt->blockers = s;
+    pthread_mutex_unlock(&base->blockers_lock);
     weft__tls_runtime = base; /* a nested block_on from the root is refused */
     int rc = 0;
     for (;;) {
-        if (atomic_load_explicit(&((mt_runtime *)base)->shutdown, memory_order_acquire)) {
+        if (atomic_load_explicit(&base->shutting_down, memory_order_acquire)) {
             rc = -ESHUTDOWN;
             break;
         }
@@ -70,8 +76,20 @@ static int mt_block_on(weft_runtime *base, weft_future *fut) {
         pthread_mutex_unlock(&s->lock);
     }
     weft__tls_runtime = NULL;
+    pthread_mutex_lock(&base->blockers_lock);
+    root_signal **p = &rt->blockers;
+    while (*p != s) p = &(*p)->next_active;
+    *p = s->next_active;
+    pthread_mutex_unlock(&base->blockers_lock);
     signal_unref(s);
     return rc;
+}
+
+static void mt_wake_blockers(weft_runtime *base) {
+    mt_runtime *rt = (mt_runtime *)base;
+    pthread_mutex_lock(&base->blockers_lock);
+    for (root_signal *s = rt->blockers; s; s = s->next_active) root_wake_by_ref(s);
+    pthread_mutex_unlock(&base->blockers_lock);
 }
 
 /* ---- timers: a shared wheel --------------------------------------------- */
@@ -142,7 +160,8 @@ static void mt_free(weft_runtime *base) {
     free(rt);
 }
 
-static const weft_sched_ops mt_ops = {weft__mt_schedule, mt_block_on, mt_shutdown, mt_free, mt_wheel, mt_driver, mt_stats};
+static const weft_sched_ops mt_ops = {weft__mt_schedule, mt_block_on, mt_shutdown, mt_free,
+                                      mt_wheel,          mt_driver,   mt_stats,    mt_wake_blockers};
 
 /* ---- creation ------------------------------------------------------------ */
 
