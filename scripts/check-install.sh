@@ -43,4 +43,48 @@ CM
 cmake -S "$tmp/consumer" -B "$tmp/consumer/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/consumer/build" >/dev/null
 "$tmp/consumer/build/consumer"
-echo "check-install: pkg-config (shared, static) and find_package(weft) all build and run"
+# An application built with checks (no NDEBUG) against the release library,
+# and one built with NDEBUG: the library polls futures first (select
+# losers, join children, timeout inners) and the application polls them
+# afterwards, so inline code must agree whatever the flags on each side.
+cat > "$tmp/mixed.c" <<'C'
+#include <weft.h>
+#include <stdio.h>
+typedef struct app {
+    WEFT_CORO_FIELDS;
+    weft_select sel;
+    weft_future *kids[2];
+    weft_sleep fast, slow;
+    weft_join join;
+    weft_future *jkids[2];
+    weft_sleep a, b;
+    weft_timeout to;
+    weft_sleep inner;
+} app;
+WEFT_ASYNC(app, NULL) {
+    WEFT_BEGIN();
+    WEFT_AWAIT(WEFT_SELECT(&self->sel, self->kids, WEFT_SELECT_KEEP_LOSERS,
+                           weft_sleep_init(&self->fast, 1), weft_sleep_init(&self->slow, 5)));
+    WEFT_AWAIT(&self->slow.base); /* the loser, polled first by the library */
+    WEFT_AWAIT(WEFT_JOIN(&self->join, self->jkids, weft_sleep_init(&self->a, 1),
+                         weft_sleep_init(&self->b, 2)));
+    WEFT_AWAIT(weft_timeout_init(&self->to, weft_sleep_init(&self->inner, 1), 1000));
+    WEFT_END();
+}
+int main(void) {
+    weft_runtime *rt;
+    if (weft_runtime_create(&rt, NULL) != 0) return 1;
+    app a;
+    app_start(&a);
+    int rc = weft_block_on(rt, &a.base);
+    weft_runtime_destroy(rt);
+    printf("mixed build flags: %d\n", rc);
+    return rc;
+}
+C
+for flags in "-UNDEBUG -DWEFT_CHECKS=1" "-DNDEBUG"; do
+  cc $flags -o "$tmp/mixed" "$tmp/mixed.c" $(pkg-config --cflags weft) \
+    "$(pkg-config --variable=libdir weft)/libweft.a" -pthread
+  "$tmp/mixed"
+done
+echo "check-install: pkg-config (shared, static), find_package(weft) and mixed build flags all build and run"
