@@ -68,17 +68,18 @@ static void check_wheel(const weft_wheel *w) {
     size_t n = 0;
     for (unsigned l = 0; l < WEFT_WHEEL_LEVELS; l++) {
         for (unsigned s = 0; s < WEFT_WHEEL_SLOTS; s++) {
-            weft_timer_entry *head = w->slots[l][s];
-            assert_int_equal(!!head, !!(w->occupied[l] & (1ull << s)));
-            weft_timer_entry *prev = NULL;
-            for (weft_timer_entry *e = head; e; e = e->next) {
+            const weft_link *head = &w->slots[l][s];
+            assert_int_equal(head->next != head, !!(w->occupied[l] & (1ull << s)));
+            const weft_link *prev = head;
+            for (const weft_link *it = head->next; it != head; it = it->next) {
+                const weft_timer_entry *e = (const weft_timer_entry *)((const char *)it - offsetof(weft_timer_entry, link));
                 assert_ptr_equal(e->wheel, w);
                 assert_int_equal(e->slot, l * WEFT_WHEEL_SLOTS + s);
-                if (prev) assert_ptr_equal(e->prev, prev);
-                if (!e->next) assert_ptr_equal(head->prev, e);
-                prev = e;
+                assert_ptr_equal(it->prev, prev);
+                prev = it;
                 n++;
             }
+            assert_ptr_equal(head->prev, prev);
         }
     }
     assert_int_equal(n, w->count);
@@ -265,7 +266,9 @@ static void test_fifo_ties(void **state) {
     weft_timer_entry *order[N];
     advance(&w, 299999);
     unsigned n = 0;
-    for (weft_timer_entry *e = w.slots[0][300000 % 64]; e; e = e->next) order[n++] = e;
+    weft_link *head = &w.slots[0][300000 % 64];
+    for (weft_link *it = head->next; it != head; it = it->next)
+        order[n++] = (weft_timer_entry *)((char *)it - offsetof(weft_timer_entry, link));
     assert_int_equal(n, N);
     for (unsigned i = 0; i < N; i++) assert_ptr_equal(order[i], &f[i].entry);
     assert_int_equal(advance(&w, 300000), N);

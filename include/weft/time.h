@@ -8,22 +8,13 @@
 #ifndef WEFT_TIME_H
 #define WEFT_TIME_H
 
+#include "detail/timer.h"
 #include "future.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** A node of the timing wheel, embedded in every timer future. Private. */
-typedef struct weft_timer_entry {
-    struct weft_timer_entry *prev, *next;
-    uint64_t deadline;       /* ms on the wheel's clock */
-    weft_waker waker;
-    void *wheel;             /* the wheel it is in, NULL if none (written under the wheel's lock) */
-    void *home;              /* the wheel it was registered with (written by its owner only) */
-    uint32_t fired;          /* set by the wheel when the deadline passed */
-    uint32_t slot;           /* level*64+slot index, for O(1) removal */
-} weft_timer_entry;
 
 /** Monotonic milliseconds (CLOCK_MONOTONIC), the clock weft's deadlines use. */
 WEFT_API uint64_t weft_clock_ms(void);

@@ -1,5 +1,6 @@
 /* The owned-task list: every unfinished task of a runtime, in shards. */
 #include "runtime/rt.h"
+#include "util/list.h"
 
 static weft_owned_shard *shard_of(weft_runtime *rt, const weft_task *t) {
     /* Tasks are separate allocations: the bits above the allocator's
@@ -11,7 +12,7 @@ void weft__owned_init(weft_runtime *rt) {
     for (unsigned i = 0; i < WEFT_OWNED_SHARDS; i++) {
         spin_init(&rt->owned[i].lock);
         rt->owned[i].closed = false;
-        rt->owned[i].head = NULL;
+        weft__list_init(&rt->owned[i].tasks);
         atomic_init(&rt->owned[i].spawned, 0);
         atomic_init(&rt->owned[i].completed, 0);
     }
@@ -30,31 +31,19 @@ bool weft__owned_insert(weft_runtime *rt, weft_task *t) {
     spin_lock(&o->lock);
     bool ok = !o->closed;
     if (ok) {
-        t->owned_prev = NULL;
-        t->owned_next = o->head;
-        if (o->head) o->head->owned_prev = t;
-        o->head = t;
+        weft__list_push_back(&o->tasks, &t->owned);
         counter_add(&o->spawned, 1); /* one writer at a time: the lock holder */
     }
     spin_unlock(&o->lock);
     return ok;
 }
 
-/* A task removed by shutdown points at itself, so a later remove sees it gone. */
-static bool listed(const weft_task *t) { return t->owned_next != t; }
-
-static void unlink_locked(weft_owned_shard *o, weft_task *t) {
-    if (t->owned_prev) t->owned_prev->owned_next = t->owned_next;
-    else o->head = t->owned_next;
-    if (t->owned_next) t->owned_next->owned_prev = t->owned_prev;
-    t->owned_prev = t->owned_next = t;
-}
-
 bool weft__owned_complete(weft_runtime *rt, weft_task *t) {
     weft_owned_shard *o = shard_of(rt, t);
     spin_lock(&o->lock);
-    bool was = listed(t);
-    if (was) unlink_locked(o, t);
+    /* A task taken by shutdown is no longer linked. */
+    bool was = weft__link_is_linked(&t->owned);
+    if (was) weft__list_remove(&t->owned);
     counter_add(&o->completed, 1);
     spin_unlock(&o->lock);
     return was;
@@ -72,10 +61,10 @@ void weft__owned_close_and_shutdown(weft_runtime *rt) {
         weft_owned_shard *o = &rt->owned[i];
         for (;;) {
             spin_lock(&o->lock);
-            weft_task *t = o->head;
-            if (t) unlink_locked(o, t);
+            weft_link *l = weft__list_pop_front(&o->tasks);
             spin_unlock(&o->lock);
-            if (!t) break;
+            if (!l) break;
+            weft_task *t = weft__container_of(l, weft_task, owned);
             /* We took the owned-list reference with the task. If we now own
              * the task, completing it releases that reference; a task running
              * elsewhere sees CANCELLED and completes itself. */

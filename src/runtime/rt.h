@@ -55,7 +55,7 @@ static inline void counter_add_shared(weft_counter *c, uint64_t n) {
 typedef struct weft_owned_shard {
     alignas(64) weft_spinlock lock;
     bool closed;
-    weft_task *head;
+    weft_link tasks; /* weft_task.owned */
     weft_counter spawned, completed;
 } weft_owned_shard;
 

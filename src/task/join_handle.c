@@ -3,10 +3,10 @@
  * read by the task side only after COMPLETE (see state.h). A join wait is
  * the handle side too: it borrows the handle's interest and reference. */
 #include <errno.h>
-#include <string.h>
 
 #include "runtime/rt.h"
 #include "task/task.h"
+#include "util/copy.h"
 
 static __attribute__((noreturn)) void misuse_detached(const weft_join_handle *h, const char *what) {
     weft__misuse(&h->base, what);
@@ -63,24 +63,13 @@ static void forget_waker(weft_task *t) {
     if (weft__unset_join_waker(&t->state)) weft_waker_drop(weft_waker_take(&t->join_waker));
 }
 
-/* Most outputs are a word or two: copy those inline, not through memcpy. */
-static inline void copy_output(void *dst, const unsigned char *src, uint32_t size) {
-    switch (size) {
-    case 0: return;
-    case 4: memcpy(dst, src, 4); return;
-    case 8: memcpy(dst, src, 8); return;
-    case 16: memcpy(dst, src, 16); return;
-    default: memcpy(dst, src, size); return;
-    }
-}
-
 /* The task completed (COMPLETE seen with acquire ordering: result and
  * output are visible): deliver them through the handle and let go. */
 static void deliver(weft_join_handle *h) {
     weft_task *t = h->task;
     h->result = t->result;
     if (h->result == 0 && h->out) {
-        copy_output(h->out, t->future + t->out_offset, t->out_size);
+        weft__copy_value(h->out, t->future + t->out_offset, t->out_size);
         t->flags |= TASK_OUTPUT_TAKEN;
     }
     h->state = WEFT_JOIN_JOINED;

@@ -9,6 +9,7 @@
 #include <stdalign.h>
 
 #include "task/state.h"
+#include "weft/detail/list.h"
 #include "weft/task.h"
 
 /*
@@ -18,7 +19,7 @@
  *   queue_next   whoever holds the task's "notified" reference: the queue
  *                it sits in (under that queue's lock or ownership), or
  *                the thread that popped it
- *   owned_prev/next   the runtime's owned-list shard, under its lock
+ *   owned        the runtime's owned-list shard, under its lock
  *   rt, out_offset, out_size, flags (TASK_HAS_OUT_DROP)
  *                written once by spawn, read-only afterwards
  *   future[]     the thread that set RUNNING (the poller, or the canceller
@@ -40,7 +41,7 @@ enum {
 struct weft_task {
     weft_state state;
     struct weft_task *queue_next;                 /* run / inject queue link */
-    struct weft_task *owned_prev, *owned_next;    /* owned-task list */
+    weft_link owned;                              /* in the runtime's owned-task list */
     struct weft_runtime *rt;
     weft_waker join_waker;                        /* owned by the side JOIN_WAKER says */
     uint32_t out_offset, out_size;

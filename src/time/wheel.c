@@ -26,8 +26,8 @@
  * The current level-0 slot holds the entries that were already due when
  * inserted; it is the first slot the next advance processes.
  *
- * A slot is a doubly linked list whose head's `prev` points at the tail, so
- * appending (FIFO) and unlinking are both O(1) with a single head pointer.
+ * A slot is an intrusive list (util/list.h): appending (FIFO) and
+ * unlinking are O(1).
  */
 #include <assert.h>
 
@@ -40,42 +40,22 @@
 
 _Static_assert(WEFT_WHEEL_SLOTS == 1 << BITS, "occupancy masks are 64-bit words");
 
-static inline weft_timer_entry **slot_head(weft_wheel *w, unsigned idx) {
+static inline weft_link *slot_head(weft_wheel *w, unsigned idx) {
     return &w->slots[idx / WEFT_WHEEL_SLOTS][idx % WEFT_WHEEL_SLOTS];
 }
 
+#define entry_of(l) weft__container_of(l, weft_timer_entry, link)
+
 static void link_tail(weft_wheel *w, weft_timer_entry *e, unsigned idx) {
-    weft_timer_entry **head = slot_head(w, idx);
-    e->next = NULL;
     e->slot = idx;
-    if (!*head) {
-        e->prev = e;
-        *head = e;
-        w->occupied[idx / WEFT_WHEEL_SLOTS] |= 1ull << (idx % WEFT_WHEEL_SLOTS);
-    } else {
-        weft_timer_entry *tail = (*head)->prev;
-        tail->next = e;
-        e->prev = tail;
-        (*head)->prev = e;
-    }
+    weft__list_push_back(slot_head(w, idx), &e->link);
+    w->occupied[idx / WEFT_WHEEL_SLOTS] |= 1ull << (idx % WEFT_WHEEL_SLOTS);
 }
 
 static void unlink_entry(weft_wheel *w, weft_timer_entry *e) {
-    weft_timer_entry **head = slot_head(w, e->slot);
-    if (e == *head) {
-        *head = e->next;
-        if (e->next)
-            e->next->prev = e->prev; /* the tail */
-        else
-            w->occupied[e->slot / WEFT_WHEEL_SLOTS] &= ~(1ull << (e->slot % WEFT_WHEEL_SLOTS));
-    } else {
-        e->prev->next = e->next;
-        if (e->next)
-            e->next->prev = e->prev;
-        else
-            (*head)->prev = e->prev; /* e was the tail */
-    }
-    e->prev = e->next = NULL;
+    weft__list_remove(&e->link);
+    if (weft__list_empty(slot_head(w, e->slot)))
+        w->occupied[e->slot / WEFT_WHEEL_SLOTS] &= ~(1ull << (e->slot % WEFT_WHEEL_SLOTS));
 }
 
 static inline unsigned level_for(uint64_t elapsed, uint64_t when) {
@@ -130,7 +110,7 @@ static void fire(weft_wheel *w, weft_timer_entry *e) {
 
 static size_t slot_length(weft_wheel *w, unsigned idx) {
     size_t n = 0;
-    for (weft_timer_entry *e = *slot_head(w, idx); e; e = e->next) n++;
+    weft__list_for_each_safe(l, next, slot_head(w, idx)) n++;
     return n;
 }
 
@@ -142,8 +122,9 @@ static size_t process_slot(weft_wheel *w, unsigned idx) {
      * counting first keeps us from meeting it again in this pass. */
     size_t todo = idx / WEFT_WHEEL_SLOTS == TOP ? slot_length(w, idx) : SIZE_MAX;
     size_t fired = 0;
-    weft_timer_entry *e;
-    while (todo-- > 0 && (e = *slot_head(w, idx)) != NULL) {
+    weft_link *head = slot_head(w, idx);
+    while (todo-- > 0 && !weft__list_empty(head)) {
+        weft_timer_entry *e = entry_of(head->next);
         unlink_entry(w, e);
         if (e->deadline <= w->elapsed) {
             fire(w, e);
@@ -160,6 +141,8 @@ static size_t process_slot(weft_wheel *w, unsigned idx) {
 void weft__wheel_init(weft_wheel *w, uint64_t now_ms) {
     *w = (weft_wheel){0};
     w->elapsed = now_ms;
+    for (unsigned l = 0; l < WEFT_WHEEL_LEVELS; l++)
+        for (unsigned i = 0; i < WEFT_WHEEL_SLOTS; i++) weft__list_init(&w->slots[l][i]);
 }
 
 void weft__wheel_insert(weft_wheel *w, weft_timer_entry *e) {
@@ -202,7 +185,7 @@ void weft__wheel_clear(weft_wheel *w) {
     for (unsigned level = 0; level < WEFT_WHEEL_LEVELS; level++) {
         while (w->occupied[level]) {
             unsigned idx = level * WEFT_WHEEL_SLOTS + (unsigned)__builtin_ctzll(w->occupied[level]);
-            weft_timer_entry *e = *slot_head(w, idx);
+            weft_timer_entry *e = entry_of(slot_head(w, idx)->next);
             unlink_entry(w, e);
             e->wheel = NULL;
             w->count--;

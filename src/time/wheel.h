@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/list.h"
 #include "weft/time.h"
 
 #define WEFT_WHEEL_LEVELS 6
@@ -27,7 +28,7 @@
 typedef struct weft_wheel {
     uint64_t elapsed; /* ms (weft_clock_ms) up to which the wheel has advanced */
     uint64_t occupied[WEFT_WHEEL_LEVELS];
-    weft_timer_entry *slots[WEFT_WHEEL_LEVELS][WEFT_WHEEL_SLOTS];
+    weft_link slots[WEFT_WHEEL_LEVELS][WEFT_WHEEL_SLOTS]; /* lists of weft_timer_entry */
     size_t count;     /* entries in the wheel */
     uint64_t fired;   /* entries fired so far (statistics) */
     /* Every access to the wheel and to its entries' wheel/fired/waker/home
