@@ -40,29 +40,12 @@
 #include "future.h"
 #include "detail/list.h"
 #include "detail/spinlock.h"
+#include "detail/wait_node.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ------------------------------------------------------------------------ */
-/* Building blocks (private: the fields are not part of the API)             */
-/* ------------------------------------------------------------------------ */
-
-
-/**
- * A waiter, embedded in every waiting future. Private: the primitive's
- * lock guards it while it is queued; once it is handed the resource
- * (state "done") only its future touches it.
- */
-typedef struct weft_wait_node {
-    weft_link link;
-    weft_waker waker; /* the waiting task's waker while queued */
-    uint32_t state;   /* idle, queued, done, closed (read atomically) */
-    uint32_t flags;   /* per-primitive */
-    size_t need;      /* permits wanted (semaphores) */
-    size_t got;       /* permits assigned so far, while queued */
-} weft_wait_node;
 
 /* ------------------------------------------------------------------------ */
 /* Semaphore                                                                 */

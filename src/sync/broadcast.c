@@ -45,7 +45,7 @@ int weft_broadcast_create(size_t elem_size, size_t capacity, weft_broadcast_tx *
     c->tail = 0;
     c->mask = cap - 1;
     c->elem = elem_size;
-    wl_init(&c->waiting);
+    weft__list_init(&c->waiting);
     *tx = (weft_broadcast_tx *)c;
     if (rx) {
         *rx = weft_broadcast_subscribe(*tx);
@@ -163,7 +163,7 @@ static weft_poll recv_poll(weft_future *f, weft_context *cx) {
     uint32_t st = node_state_locked(node);
     int rc = recv_locked(c, r->rx, r->out, &r->missed);
     if (rc != -EAGAIN) {
-        if (st == WN_QUEUED) wl_unlink(node);
+        if (st == WN_QUEUED) weft__list_remove(&node->link);
         node_set(node, WN_IDLE);
         spin_unlock(&c->lock);
         waker_release(weft_waker_take(&node->waker));

@@ -63,7 +63,7 @@ static int create(size_t elem, size_t cap, bool bounded, weft_mpsc_tx **tx, weft
     c->cap = cap;
     c->head = c->len = c->reserved = 0;
     c->buf = bounded ? c->ring : NULL;
-    wl_init(&c->waiting);
+    weft__list_init(&c->waiting);
     c->rx_waker = WEFT_WAKER_NONE;
     *tx = (weft_mpsc_tx *)c;
     *rx = (weft_mpsc_rx *)c;
@@ -105,9 +105,9 @@ static inline bool rx_done(const weft_mpsc *c) {
 /* Gives a free slot to the oldest waiting sender (lock held; `wb` has room
  * for one: callers free one slot at a time). Bounded only. */
 static inline void grant_locked(weft_mpsc *c, wake_batch *wb) {
-    if (c->bounded && !wl_empty(&c->waiting) && ring_free(c) > 0) {
-        weft_wait_node *n = wl_front(&c->waiting);
-        wl_unlink(n);
+    if (c->bounded && !weft__list_empty(&c->waiting) && ring_free(c) > 0) {
+        weft_wait_node *n = node_of(c->waiting.next);
+        weft__list_remove(&n->link);
         c->reserved++;
         node_complete(n, WN_DONE, wb);
     }
@@ -187,7 +187,7 @@ int weft_mpsc_try_send(weft_mpsc_tx *tx, const void *msg) {
     int rc;
     spin_lock(&c->lock);
     if (c->rx_closed) rc = -WEFT_ECLOSED;
-    else if (c->bounded && (ring_free(c) == 0 || !wl_empty(&c->waiting))) rc = -EAGAIN;
+    else if (c->bounded && (ring_free(c) == 0 || !weft__list_empty(&c->waiting))) rc = -EAGAIN;
     else rc = push_locked(c, msg, &w);
     spin_unlock(&c->lock);
     weft_waker_wake(w);
@@ -213,10 +213,10 @@ static weft_poll send_or_reserve(weft_mpsc *c, weft_wait_node *node, const void 
             rc = -WEFT_ECLOSED;
             break;
         }
-        if (c->bounded && (ring_free(c) == 0 || !wl_empty(&c->waiting))) {
+        if (c->bounded && (ring_free(c) == 0 || !weft__list_empty(&c->waiting))) {
             node->need = 1;
             node->waker = weft_waker_clone(&cx->waker);
-            wl_push_back(&c->waiting, node);
+            weft__list_push_back(&c->waiting, &node->link);
             node_set(node, WN_QUEUED);
             spin_unlock(&c->lock);
             return WEFT_PENDING;
@@ -262,7 +262,7 @@ static void send_drop_node(weft_mpsc *c, weft_wait_node *node) {
     spin_lock(&c->lock);
     st = node_state_locked(node);
     if (st == WN_QUEUED) {
-        wl_unlink(node);
+        weft__list_remove(&node->link);
     } else if (st == WN_DONE) { /* pass the reserved slot on */
         c->reserved--;
         grant_locked(c, &wb);
@@ -328,7 +328,7 @@ int weft_mpsc_try_reserve(weft_mpsc_tx *tx, weft_mpsc_permit *permit) {
     permit->chan = NULL;
     spin_lock(&c->lock);
     if (c->rx_closed) rc = -WEFT_ECLOSED;
-    else if (c->bounded && (ring_free(c) == 0 || !wl_empty(&c->waiting))) rc = -EAGAIN;
+    else if (c->bounded && (ring_free(c) == 0 || !weft__list_empty(&c->waiting))) rc = -EAGAIN;
     else c->reserved++;
     spin_unlock(&c->lock);
     if (rc == 0) {

@@ -6,7 +6,7 @@ void weft_mutex_init(weft_mutex *m) { weft_semaphore_init(&m->sem, 1); }
 
 void weft_mutex_destroy(weft_mutex *m) {
 #if WEFT_CHECKS
-    if (!wl_empty(&m->sem.waiters) || m->sem.permits != 1) {
+    if (!weft__list_empty(&m->sem.waiters) || m->sem.permits != 1) {
         fprintf(stderr, "weft: misuse: mutex %p destroyed while locked or awaited\n", (void *)m);
         abort();
     }

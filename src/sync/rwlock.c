@@ -13,7 +13,7 @@ void weft_rwlock_init(weft_rwlock *rw, size_t max_readers) {
 
 void weft_rwlock_destroy(weft_rwlock *rw) {
 #if WEFT_CHECKS
-    if (!wl_empty(&rw->sem.waiters) || rw->sem.permits != rw->max_readers) {
+    if (!weft__list_empty(&rw->sem.waiters) || rw->sem.permits != rw->max_readers) {
         fprintf(stderr, "weft: misuse: rwlock %p destroyed while locked or awaited\n", (void *)rw);
         abort();
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "sync/waitq.h"
+#include "weft/sync.h"
 
 /* One poll of an acquire of `n` permits through `node`. Ready with *result
  * 0 (permits owned), -WEFT_ECLOSED or -EINVAL. */

@@ -21,12 +21,12 @@ void weft_semaphore_init(weft_semaphore *s, size_t permits) {
     spin_init(&s->lock);
     s->closed = 0;
     s->permits = permits;
-    wl_init(&s->waiters);
+    weft__list_init(&s->waiters);
 }
 
 void weft_semaphore_destroy(weft_semaphore *s) {
 #if WEFT_CHECKS
-    if (!wl_empty(&s->waiters)) {
+    if (!weft__list_empty(&s->waiters)) {
         fprintf(stderr, "weft: misuse: semaphore/mutex/rwlock %p destroyed while futures wait on it\n",
                 (void *)s);
         abort();
@@ -46,12 +46,12 @@ bool weft_semaphore_is_closed(weft_semaphore *s) {
 /* Hands the available permits to the waiters in FIFO order (lock held; may
  * flush the batch, i.e. unlock and relock, between two waiters). */
 static void assign_locked(weft_semaphore *s, wake_batch *wb) {
-    while (s->permits > 0 && !wl_empty(&s->waiters)) {
+    while (s->permits > 0 && !weft__list_empty(&s->waiters)) {
         if (wb_full(wb)) {
             wb_flush(&s->lock, wb);
             continue;
         }
-        weft_wait_node *n = wl_front(&s->waiters);
+        weft_wait_node *n = node_of(s->waiters.next);
         size_t want = n->need - n->got;
         if (s->permits < want) {
             n->got += s->permits;
@@ -60,7 +60,7 @@ static void assign_locked(weft_semaphore *s, wake_batch *wb) {
         }
         __atomic_store_n(&s->permits, s->permits - want, __ATOMIC_RELAXED);
         n->got = n->need;
-        wl_unlink(n);
+        weft__list_remove(&n->link);
         node_complete(n, WN_DONE, wb);
     }
 }
@@ -100,7 +100,7 @@ int weft__sem_try_acquire(weft_semaphore *s, size_t n) {
     int rc;
     if (s->closed) rc = -WEFT_ECLOSED;
     else if (n == 0) rc = 0;
-    else if (s->permits >= n && wl_empty(&s->waiters)) {
+    else if (s->permits >= n && weft__list_empty(&s->waiters)) {
         __atomic_store_n(&s->permits, s->permits - n, __ATOMIC_RELAXED);
         rc = 0;
     } else rc = -EAGAIN;
@@ -153,7 +153,7 @@ weft_poll weft__sem_poll_acquire(weft_semaphore *s, weft_wait_node *node, size_t
             *result = -WEFT_ECLOSED;
             return WEFT_READY;
         }
-        if (n == 0 || (wl_empty(&s->waiters) && s->permits >= n)) {
+        if (n == 0 || (weft__list_empty(&s->waiters) && s->permits >= n)) {
             __atomic_store_n(&s->permits, s->permits - n, __ATOMIC_RELAXED);
             spin_unlock(&s->lock);
             *result = 0;
@@ -164,12 +164,12 @@ weft_poll weft__sem_poll_acquire(weft_semaphore *s, weft_wait_node *node, size_t
          * window, and they are theirs). */
         node->need = n;
         node->got = 0;
-        if (wl_empty(&s->waiters)) {
+        if (weft__list_empty(&s->waiters)) {
             node->got = s->permits;
             __atomic_store_n(&s->permits, 0, __ATOMIC_RELAXED);
         }
         node->waker = weft_waker_clone(&cx->waker);
-        wl_push_back(&s->waiters, node);
+        weft__list_push_back(&s->waiters, &node->link);
         node_set(node, WN_QUEUED);
         spin_unlock(&s->lock);
         return WEFT_PENDING;
@@ -198,7 +198,7 @@ void weft__sem_drop_acquire(weft_semaphore *s, weft_wait_node *node) {
     st = node_state_locked(node);
     size_t give = 0;
     if (st == WN_QUEUED) {
-        wl_unlink(node);
+        weft__list_remove(&node->link);
         give = node->got;
     } else if (st == WN_DONE) {
         give = node->need; /* handed over but never observed: pass it on */

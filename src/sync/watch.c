@@ -50,7 +50,7 @@ int weft_watch_create(size_t elem_size, const void *initial, weft_watch_tx **tx,
     c->receivers = 0;
     c->version = 0;
     c->elem = elem_size;
-    wl_init(&c->waiting);
+    weft__list_init(&c->waiting);
     if (initial) memcpy(c->value, initial, elem_size);
     else memset(c->value, 0, elem_size);
     *tx = (weft_watch_tx *)c;
@@ -176,7 +176,7 @@ static weft_poll changed_poll(weft_future *f, weft_context *cx) {
         int rc = 0;
         if (w->rx->seen != c->version) w->rx->seen = c->version;
         else rc = -WEFT_ECLOSED;
-        if (st == WN_QUEUED) wl_unlink(node);
+        if (st == WN_QUEUED) weft__list_remove(&node->link);
         node_set(node, WN_IDLE);
         spin_unlock(&c->lock);
         waker_release(weft_waker_take(&node->waker));
