@@ -31,6 +31,28 @@ static inline __attribute__((unused)) uint64_t rng_next(uint64_t *s) {
     return *s = x;
 }
 
+/*
+ * Runs `fn` in a child process and checks that it aborted with
+ * "weft: misuse:" and `words` on stderr. Works in every build: the misuse
+ * checks of the sync primitives and channels are not compiled out.
+ */
+static inline __attribute__((unused)) void expect_misuse(void (*fn)(void), const char *words) {
+    int sig = 0;
+    const char *err = run_in_child(fn, &sig);
+    assert_non_null(err);
+    if (sig != SIGABRT) fail_msg("expected an abort (\"%s\"), got signal %d; stderr: %s", words, sig, err);
+    if (!strstr(err, "weft: misuse:") || !strstr(err, words))
+        fail_msg("expected \"weft: misuse: ...%s...\" in: %s", words, err);
+}
+
+/* The child exits normally: the call was not a misuse. */
+static inline __attribute__((unused)) void expect_no_misuse(void (*fn)(void)) {
+    int sig = 0;
+    const char *err = run_in_child(fn, &sig);
+    assert_non_null(err);
+    if (sig != 0) fail_msg("expected a normal exit, got signal %d; stderr: %s", sig, err);
+}
+
 static inline __attribute__((unused)) void weft__cpu_relax_test(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

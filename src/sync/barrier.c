@@ -1,9 +1,6 @@
 /* Barrier: parties arrive at their first poll and queue; the n-th arrival
  * completes the whole round (bulk release) and is the leader. A waiter
  * dropped before its round completes un-arrives. */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "sync/waitq.h"
 #include "weft/sync.h"
 
@@ -16,13 +13,8 @@ void weft_barrier_init(weft_barrier *b, size_t n) {
 }
 
 void weft_barrier_destroy(weft_barrier *b) {
-#if WEFT_CHECKS
-    if (!weft__list_empty(&b->waiters)) {
-        fprintf(stderr, "weft: misuse: barrier %p destroyed while futures wait on it\n", (void *)b);
-        abort();
-    }
-#endif
-    (void)b;
+    if (!weft__list_empty(&b->waiters))
+        weft__sync_misuse("weft_barrier_destroy of a barrier that futures still wait on (%p)", (void *)b);
 }
 
 static weft_poll barrier_poll(weft_future *f, weft_context *cx) {

@@ -6,9 +6,6 @@
  * A node completed by notify_one carries NOTIFIED_ONE: if its future is
  * dropped before it returns ready, the drop forwards the notification.
  */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "sync/waitq.h"
 #include "weft/sync.h"
 
@@ -22,13 +19,8 @@ void weft_notify_init(weft_notify *n) {
 }
 
 void weft_notify_destroy(weft_notify *n) {
-#if WEFT_CHECKS
-    if (!weft__list_empty(&n->waiters)) {
-        fprintf(stderr, "weft: misuse: notify %p destroyed while futures wait on it\n", (void *)n);
-        abort();
-    }
-#endif
-    (void)n;
+    if (!weft__list_empty(&n->waiters))
+        weft__sync_misuse("weft_notify_destroy of a notify that futures still wait on (%p)", (void *)n);
 }
 
 /* Completes the oldest waiter or stores the permit (lock held; `wb` has room). */

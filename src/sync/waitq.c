@@ -1,5 +1,21 @@
-/* The out-of-line part of the wait lists: the bulk release. */
+/* The out-of-line part of the wait lists: the bulk release, and the misuse
+ * report. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "sync/waitq.h"
+
+void weft__sync_misuse(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("weft: misuse: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fflush(stderr);
+    abort();
+}
 
 void weft__wait_release_all(weft_spinlock *lock, weft_link *list, uint32_t state,
                             wake_batch *wb) {

@@ -162,6 +162,10 @@ static inline void node_cancel(weft_spinlock *lock, weft_wait_node *n) {
 void weft__wait_release_all(weft_spinlock *lock, weft_link *list, uint32_t state,
                             wake_batch *wb);
 
+/* Reports a misuse of a primitive or channel ("weft: misuse: ..." on
+ * stderr) and aborts. Every build: these checks protect invariants. */
+void weft__sync_misuse(const char *fmt, ...) __attribute__((noreturn, cold, format(printf, 1, 2)));
+
 /* Drops a waker outside any lock (a no-op for the empty waker). */
 static inline void waker_release(weft_waker w) { weft_waker_drop(w); }
 
