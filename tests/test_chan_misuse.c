@@ -2,8 +2,10 @@
  * empties the caller's handle, so destroying it again does nothing and
  * every operation on the emptied handle fails with -WEFT_ECLOSED (or
  * answers "closed"); sends on a shut-down channel fail and leave the
- * message with the caller; an mpsc permit used twice is refused. Each case
- * runs in a child process so that a crash is reported, not fatal.
+ * message with the caller; an mpsc permit used twice is refused; an end
+ * destroyed while its future is pending aborts (oneshot, mpsc: every
+ * build; broadcast, watch: debug builds). Each case runs in a child
+ * process so that a crash or an abort is reported, not fatal.
  * weft-test: release */
 #include "sync_support.h"
 
@@ -180,10 +182,108 @@ static void test_send_after_shutdown(void **state) {
     hand_check_balanced(&h);
 }
 
+/* ---- destroying an end whose future is still pending ----------------------- */
+
+static void oneshot_rx_destroy_pending(void) {
+    weft_oneshot_tx *tx;
+    weft_oneshot_rx *rx;
+    int out;
+    hand h = {0};
+    weft_oneshot_create(sizeof out, NULL, &tx, &rx);
+    weft_oneshot_recv r;
+    hand_poll(&h, weft_oneshot_recv_init(&r, rx, &out));
+    weft_oneshot_rx_destroy(&rx);
+}
+
+static void oneshot_tx_destroy_pending(void) {
+    weft_oneshot_tx *tx;
+    weft_oneshot_rx *rx;
+    hand h = {0};
+    weft_oneshot_create(sizeof(int), NULL, &tx, &rx);
+    weft_oneshot_closed c;
+    hand_poll(&h, weft_oneshot_closed_init(&c, tx));
+    weft_oneshot_tx_destroy(&tx);
+}
+
+static void mpsc_rx_destroy_pending(void) {
+    weft_mpsc_tx *tx;
+    weft_mpsc_rx *rx;
+    int out;
+    hand h = {0};
+    weft_mpsc_create(sizeof out, 1, NULL, &tx, &rx);
+    weft_mpsc_recv r;
+    hand_poll(&h, weft_mpsc_recv_init(&r, rx, &out));
+    weft_mpsc_rx_destroy(&rx);
+}
+
+static void broadcast_rx_destroy_pending(void) {
+    weft_broadcast_tx *tx;
+    weft_broadcast_rx *rx;
+    int out;
+    hand h = {0};
+    weft_broadcast_create(sizeof out, 1, NULL, &tx, &rx);
+    weft_broadcast_recv r;
+    hand_poll(&h, weft_broadcast_recv_init(&r, rx, &out));
+    weft_broadcast_rx_destroy(&rx);
+}
+
+static void watch_rx_destroy_pending(void) {
+    weft_watch_tx *tx;
+    weft_watch_rx *rx;
+    hand h = {0};
+    weft_watch_create(sizeof(int), NULL, NULL, &tx, &rx);
+    weft_watch_changed c;
+    hand_poll(&h, weft_watch_changed_init(&c, rx));
+    weft_watch_rx_destroy(&rx);
+}
+
+/* The same ends destroyed after their futures were dropped: fine. */
+static void destroy_after_drop(void) {
+    weft_oneshot_tx *otx;
+    weft_oneshot_rx *orx;
+    weft_mpsc_tx *mtx;
+    weft_mpsc_rx *mrx;
+    int out;
+    hand h = {0};
+    weft_oneshot_create(sizeof out, NULL, &otx, &orx);
+    weft_mpsc_create(sizeof out, 1, NULL, &mtx, &mrx);
+    weft_oneshot_recv r;
+    weft_oneshot_closed c;
+    weft_mpsc_recv mr;
+    CHILD_CHECK(hand_poll(&h, weft_oneshot_recv_init(&r, orx, &out)) == WEFT_PENDING);
+    CHILD_CHECK(hand_poll(&h, weft_oneshot_closed_init(&c, otx)) == WEFT_PENDING);
+    CHILD_CHECK(hand_poll(&h, weft_mpsc_recv_init(&mr, mrx, &out)) == WEFT_PENDING);
+    weft_future_drop(&r.base);
+    weft_future_drop(&c.base);
+    weft_future_drop(&mr.base);
+    weft_oneshot_rx_destroy(&orx);
+    weft_oneshot_tx_destroy(&otx);
+    weft_mpsc_rx_destroy(&mrx);
+    weft_mpsc_tx_destroy(&mtx);
+}
+
+static void test_destroy_with_pending_future(void **state) {
+    (void)state;
+    /* Every build: the end's waker slot shows the pending future (a compare). */
+    expect_misuse(oneshot_rx_destroy_pending, "weft_oneshot_rx_destroy of a receiver whose receive future is still pending");
+    expect_misuse(oneshot_tx_destroy_pending, "weft_oneshot_tx_destroy of a sender whose closed() future is still pending");
+    expect_misuse(mpsc_rx_destroy_pending, "weft_mpsc_rx_destroy of a receiver whose receive future is still pending");
+    expect_no_misuse(destroy_after_drop);
+#if WEFT_CHECKS
+    /* Debug builds only: finding the receiver's future is a walk of the wait list. */
+    expect_misuse(broadcast_rx_destroy_pending, "weft_broadcast_rx_destroy of a receiver whose receive future is still pending");
+    expect_misuse(watch_rx_destroy_pending, "weft_watch_rx_destroy of a receiver whose changed() future is still pending");
+#else
+    (void)broadcast_rx_destroy_pending;
+    (void)watch_rx_destroy_pending;
+#endif
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ends_after_destroy),
         cmocka_unit_test(test_send_after_shutdown),
+        cmocka_unit_test(test_destroy_with_pending_future),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

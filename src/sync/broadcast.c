@@ -144,11 +144,25 @@ weft_broadcast_rx *weft_broadcast_subscribe(weft_broadcast_tx *tx) { return tx ?
 
 weft_broadcast_rx *weft_broadcast_rx_clone(weft_broadcast_rx *rx) { return rx ? new_rx(rx->chan, rx) : NULL; }
 
+/* Debug builds: true if a queued receive future belongs to `rx` (a walk of
+ * the wait list, too costly for every build). Lock held. */
+static bool rx_has_waiter_locked(weft_broadcast *c, const weft_broadcast_rx *rx) {
+    weft__list_for_each_safe(l, next, &c->waiting) {
+        (void)next;
+        if (weft__container_of(node_of(l), weft_broadcast_recv, node)->rx == rx) return true;
+    }
+    return false;
+}
+
 void weft_broadcast_rx_destroy(weft_broadcast_rx **rxp) {
     weft_broadcast_rx *rx = CHAN_TAKE_END(rxp);
     if (!rx) return;
     weft_broadcast *c = rx->chan;
     spin_lock(&c->lock);
+    if (WEFT_CHECKS && rx_has_waiter_locked(c, rx)) {
+        spin_unlock(&c->lock);
+        weft__sync_misuse("weft_broadcast_rx_destroy of a receiver whose receive future is still pending");
+    }
     if (--c->receivers == 0) drop_live_below(c, c->tail); /* nobody can read them any more */
     spin_unlock(&c->lock);
     free(rx);

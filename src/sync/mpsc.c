@@ -511,6 +511,10 @@ void weft_mpsc_rx_destroy(weft_mpsc_rx **rxp) {
     wake_batch wb;
     wb_init(&wb);
     spin_lock(&c->lock);
+    if (c->rx_waker.vtable) {
+        spin_unlock(&c->lock);
+        weft__sync_misuse("weft_mpsc_rx_destroy of a receiver whose receive future is still pending");
+    }
     c->rx_alive = 0; /* from now on no push: what is left is ours */
     unsigned char *ring = c->buf, *own = NULL;
     size_t cap = c->cap, head = c->head, left = c->len;
@@ -522,10 +526,8 @@ void weft_mpsc_rx_destroy(weft_mpsc_rx **rxp) {
         c->cap = 0;
     }
     shutdown_locked(c, &wb);
-    weft_waker w = weft_waker_take(&c->rx_waker);
     spin_unlock(&c->lock);
     wb_wake(&wb);
-    weft_waker_drop(w);
     chan_drop_ring(&c->v, ring, cap, head, left);
     free(own);
     mpsc_unref(c);

@@ -74,12 +74,14 @@ void weft_oneshot_tx_destroy(weft_oneshot_tx **txp) {
         return;
     }
     spin_lock(&o->lock);
+    if (o->tx_waker.vtable) {
+        spin_unlock(&o->lock);
+        weft__sync_misuse("weft_oneshot_tx_destroy of a sender whose closed() future is still pending");
+    }
     o->tx_alive = 0;
     weft_waker w = weft_waker_take(&o->rx_waker);
-    weft_waker tw = weft_waker_take(&o->tx_waker);
     spin_unlock(&o->lock);
     weft_waker_wake(w);
-    weft_waker_drop(tw);
     oneshot_unref(o);
 }
 
@@ -171,14 +173,16 @@ void weft_oneshot_rx_destroy(weft_oneshot_rx **rxp) {
     if (!rx) return;
     weft_oneshot *o = OS(rx);
     spin_lock(&o->lock);
+    if (o->rx_waker.vtable) {
+        spin_unlock(&o->lock);
+        weft__sync_misuse("weft_oneshot_rx_destroy of a receiver whose receive future is still pending");
+    }
     o->rx_open = 0;
     bool unreceived = o->has_value && !o->taken;
     o->taken = 1; /* nobody will take it now: ours to destroy */
     weft_waker tw = weft_waker_take(&o->tx_waker);
-    weft_waker w = weft_waker_take(&o->rx_waker);
     spin_unlock(&o->lock);
     weft_waker_wake(tw);
-    weft_waker_drop(w);
     if (unreceived) chan_drop(&o->v, o->value);
     oneshot_unref(o);
 }

@@ -169,11 +169,25 @@ int weft_watch_has_changed(weft_watch_rx *rx) {
 
 weft_watch_rx *weft_watch_rx_clone(weft_watch_rx *rx) { return rx ? new_rx(rx->chan, rx) : NULL; }
 
+/* Debug builds: true if a queued changed() future belongs to `rx` (a walk
+ * of the wait list, too costly for every build). Lock held. */
+static bool rx_has_waiter_locked(weft_watch *c, const weft_watch_rx *rx) {
+    weft__list_for_each_safe(l, next, &c->waiting) {
+        (void)next;
+        if (weft__container_of(node_of(l), weft_watch_changed, node)->rx == rx) return true;
+    }
+    return false;
+}
+
 void weft_watch_rx_destroy(weft_watch_rx **rxp) {
     weft_watch_rx *rx = CHAN_TAKE_END(rxp);
     if (!rx) return;
     weft_watch *c = rx->chan;
     spin_lock(&c->lock);
+    if (WEFT_CHECKS && rx_has_waiter_locked(c, rx)) {
+        spin_unlock(&c->lock);
+        weft__sync_misuse("weft_watch_rx_destroy of a receiver whose changed() future is still pending");
+    }
     c->receivers--;
     spin_unlock(&c->lock);
     free(rx);
