@@ -221,7 +221,7 @@ static void test_watch_basics(void **state) {
     assert_int_equal(weft_watch_has_changed(rx), 0);
     assert_int_equal(weft_watch_receiver_count(tx), 3);
 
-    /* Sender dropped: changed() reports closed (after a pending change). */
+    /* Sender destroyed: changed() reports closed (after a pending change). */
     weft_watch_changed_init(&c, rx);
     assert_int_equal(hand_poll(&h, &c.base), WEFT_PENDING);
     weft_watch_tx_destroy(&tx);

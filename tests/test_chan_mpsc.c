@@ -119,7 +119,7 @@ static void test_closed_every_end(void **state) {
     hand h = {0}, hs = {0};
     int v;
 
-    /* Every sender dropped: the receiver drains, then sees closed. */
+    /* Every sender destroyed: the receiver drains, then sees closed. */
     assert_int_equal(weft_mpsc_create(sizeof(int), 4, NULL, &tx, &rx), 0);
     tx2 = weft_mpsc_tx_clone(tx);
     assert_int_equal(weft_mpsc_try_send(tx, &(int){1}), 0);
@@ -139,7 +139,7 @@ static void test_closed_every_end(void **state) {
     assert_int_equal(r.result, -WEFT_ECLOSED);
     weft_mpsc_rx_destroy(&rx);
 
-    /* Receiver dropped: sends (waiting or new), reserves and permits fail. */
+    /* Receiver destroyed: sends (waiting or new), reserves and permits fail. */
     assert_int_equal(weft_mpsc_create(sizeof(int), 1, NULL, &tx, &rx), 0);
     weft_mpsc_permit p;
     assert_int_equal(weft_mpsc_try_reserve(tx, &p), 0);
@@ -156,14 +156,14 @@ static void test_closed_every_end(void **state) {
     weft_mpsc_permit p2;
     assert_int_equal(weft_mpsc_try_reserve(tx, &p2), -WEFT_ECLOSED);
     assert_null(p2.chan);
-    assert_int_equal(weft_mpsc_permit_send(&p, &v), -WEFT_ECLOSED); /* reserved before: discarded */
+    assert_int_equal(weft_mpsc_permit_send(&p, &v), -WEFT_ECLOSED); /* reserved before: not sent, still ours */
     weft_mpsc_reserve rs;
     weft_mpsc_reserve_init(&rs, tx);
     assert_int_equal(hand_poll(&hs, &rs.base), WEFT_READY);
     assert_int_equal(rs.result, -WEFT_ECLOSED);
     weft_mpsc_tx_destroy(&tx);
 
-    /* Receiver closed: no new messages, but what is in (and permits
+    /* Receiver shut down: no new messages, but what is in (and permits
      * reserved before) can still be received. */
     assert_int_equal(weft_mpsc_create(sizeof(int), 2, NULL, &tx, &rx), 0);
     assert_int_equal(weft_mpsc_try_send(tx, &(int){4}), 0);
@@ -233,7 +233,7 @@ static void test_element_sizes(void **state) {
                 assert_memory_equal(in, out, n);
                 assert_int_equal(out[n], 0xff); /* exactly n bytes copied */
             }
-            weft_mpsc_rx_destroy(&rx); /* messages left (none) are discarded */
+            weft_mpsc_rx_destroy(&rx); /* messages left (none) would be destroyed */
             weft_mpsc_tx_destroy(&tx);
         }
     }

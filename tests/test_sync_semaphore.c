@@ -1,5 +1,5 @@
 /* Semaphore: try_acquire, acquire, acquire_many (FIFO, partial assignment),
- * add_permits, close, cancellation (hand-off passed on), 100,000 random
+ * add_permits, shutdown, cancellation (hand-off passed on), 100,000 random
  * cancellations with the permit count conserved (one thread, then racing
  * threads), tasks contending.  weft-test: threaded  weft-test: timeout=300 */
 #include "sync_support.h"
@@ -65,7 +65,7 @@ static void test_acquire_waits_and_fifo(void **state) {
     weft_semaphore_destroy(&s);
 }
 
-static void test_close(void **state) {
+static void test_shutdown(void **state) {
     (void)state;
     weft_semaphore s;
     weft_semaphore_init(&s, 2);
@@ -89,7 +89,7 @@ static void test_close(void **state) {
     weft_semaphore_acquire_init(&w1, &s);
     assert_int_equal(hand_poll(&h, &w1.base), WEFT_READY);
     assert_int_equal(w1.result, -WEFT_ECLOSED);
-    weft_semaphore_add_permits(&s, 1); /* still counted after close */
+    weft_semaphore_add_permits(&s, 1); /* still counted after shutdown */
     assert_int_equal(weft_semaphore_available(&s), 3);
     hand_check_balanced(&h);
 }
@@ -434,7 +434,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_try_and_release),
         cmocka_unit_test(test_acquire_waits_and_fifo),
-        cmocka_unit_test(test_close),
+        cmocka_unit_test(test_shutdown),
         cmocka_unit_test(test_cancel_passes_on),
         cmocka_unit_test(test_random_cancellations),
         cmocka_unit_test(test_threads_race_cancellations),

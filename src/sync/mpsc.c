@@ -10,7 +10,7 @@
  * its slot was reserved gives the slot to the next one.
  *
  * Closing: the receiver sees -WEFT_ECLOSED when the ring is empty and no
- * slot is reserved, and either every sender is gone or it closed the
+ * slot is reserved, and either every sender is gone or it shut the
  * channel itself.
  *
  * Unbounded: `cap` grows by doubling (the allocation is made outside the

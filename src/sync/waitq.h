@@ -10,9 +10,9 @@
  *   QUEUED  in the primitive's wait list; `waker` is the waiter's
  *   DONE    handed what it waited for; unlinked; the primitive no longer
  *           touches it (the hand-off took its waker)
- *   CLOSED  woken because the primitive closed; unlinked; untouched
+ *   CLOSED  woken because the primitive was shut down; unlinked; untouched
  *
- * plus the RELEASING bit: a bulk release (notify_waiters, close, barrier
+ * plus the RELEASING bit: a bulk release (notify_waiters, shutdown, barrier
  * round, broadcast send) moved the node to a list on the releaser's stack
  * and gave it its final state, but has not unlinked it and taken its waker
  * yet (it does so in batches, dropping the lock in between to wake). The
