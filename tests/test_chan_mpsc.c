@@ -239,6 +239,53 @@ static void test_element_sizes(void **state) {
     }
 }
 
+/* ---- an unbounded ring growing while the receiver shuts down ---------------
+ * A sender that has to grow the ring drops the lock to allocate. Meanwhile
+ * the receiver may shut the channel down and drain it: it must not see the
+ * channel closed while that message is still to come (the message would
+ * be "sent" and never received). */
+
+typedef struct grow_race {
+    weft_mpsc_tx *tx;
+    atomic_int go;
+    int sent;
+} grow_race;
+
+static void *grow_sender(void *p) {
+    grow_race *g = p;
+    while (!atomic_load(&g->go)) weft__cpu_relax_test();
+    for (int i = 0; i < 20; i++) /* an empty ring grows at once, then at 16 */
+        if (weft_mpsc_try_send(g->tx, &(int){i}) == 0) g->sent++;
+    return NULL;
+}
+
+static void test_unbounded_grow_races_shutdown(void **state) {
+    (void)state;
+    long closed_early = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        weft_mpsc_rx *rx;
+        grow_race g = {0};
+        assert_int_equal(weft_mpsc_create(sizeof(int), WEFT_MPSC_UNBOUNDED, NULL, &g.tx, &rx), 0);
+        pthread_t th;
+        pthread_create(&th, NULL, grow_sender, &g);
+        atomic_store(&g.go, 1);
+        for (int spin = iter % 16; spin > 0; spin--) weft__cpu_relax_test();
+        weft_mpsc_rx_shutdown(rx);
+        int received = 0, v, rc;
+        while ((rc = weft_mpsc_try_recv(rx, &v)) != -WEFT_ECLOSED) {
+            if (rc == 0) received++;
+        }
+        pthread_join(th, NULL);
+        /* Closed means closed: nothing arrives after it. */
+        if (weft_mpsc_try_recv(rx, &v) != -WEFT_ECLOSED) closed_early++;
+        else assert_int_equal(received, g.sent);
+        weft_mpsc_tx_destroy(&g.tx);
+        weft_mpsc_rx_destroy(&rx);
+    }
+    print_message("closed early: %ld\n", closed_early);
+    assert_int_equal(closed_early, 0);
+}
+
 /* ---- 100,000 random operations with cancellations: nothing lost or doubled */
 
 #define RS 32
@@ -547,6 +594,7 @@ int main(void) {
         cmocka_unit_test(test_reserve_permits),
         cmocka_unit_test(test_closed_every_end),
         cmocka_unit_test(test_unbounded),
+        cmocka_unit_test(test_unbounded_grow_races_shutdown),
         cmocka_unit_test(test_element_sizes),
         cmocka_unit_test(test_random_cancellations),
         cmocka_unit_test(test_many_producers),
