@@ -81,8 +81,8 @@ typedef struct weft_semaphore {
  * Initialises `s` with `permits` permits. Returns 0, or -EINVAL if
  * `permits` exceeds WEFT_SEMAPHORE_MAX_PERMITS: `s` is then initialised
  * shut down with no permits (every acquire fails with -WEFT_ECLOSED), so
- * it is still safe to use and to destroy. No allocation. Not thread-safe
- * with respect to other uses of `s` (initialise before sharing).
+ * it is still safe to use and to destroy. No allocation. Any thread,
+ * before `s` is shared.
  */
 WEFT_API int weft_semaphore_init(weft_semaphore *s, size_t permits);
 
@@ -165,7 +165,7 @@ typedef struct weft_mutex {
     weft_semaphore sem; /* one permit */
 } weft_mutex;
 
-/** Initialises `m`, unlocked. No allocation. Initialise before sharing. */
+/** Initialises `m`, unlocked. No allocation. Any thread, before `m` is shared. */
 WEFT_API void weft_mutex_init(weft_mutex *m);
 
 /**
@@ -230,8 +230,8 @@ typedef struct weft_rwlock {
  * Initialises `rw`, unlocked, with room for `max_readers` concurrent
  * readers (0 means WEFT_RWLOCK_MAX_READERS). Returns 0, or -EINVAL if
  * `max_readers` exceeds WEFT_SEMAPHORE_MAX_PERMITS (`rw` is then
- * initialised with WEFT_RWLOCK_MAX_READERS, usable). No allocation.
- * Initialise before sharing.
+ * initialised with WEFT_RWLOCK_MAX_READERS, usable). No allocation. Any
+ * thread, before `rw` is shared.
  */
 WEFT_API int weft_rwlock_init(weft_rwlock *rw, size_t max_readers);
 
@@ -303,7 +303,7 @@ typedef struct weft_notify {
     weft_link waiters; /* FIFO */
 } weft_notify;
 
-/** Initialises `n` (no permit stored). No allocation. Initialise before sharing. */
+/** Initialises `n` (no permit stored). No allocation. Any thread, before `n` is shared. */
 WEFT_API void weft_notify_init(weft_notify *n);
 
 /**
@@ -365,7 +365,7 @@ typedef struct weft_barrier {
     weft_link waiters;
 } weft_barrier;
 
-/** Initialises `b` for `n` parties (0 counts as 1). No allocation. Initialise before sharing. */
+/** Initialises `b` for `n` parties (0 counts as 1). No allocation. Any thread, before `b` is shared. */
 WEFT_API void weft_barrier_init(weft_barrier *b, size_t n);
 
 /**
