@@ -1,11 +1,11 @@
 # Short commands over CMake. Every build lives in build/<flavour>.
 #   make demo   build, then run the tour (examples/tour.c)
-#   make check  build and run every test: normal, ASan+UBSan, TSan, model, install
+#   make check  build and run every test: normal, ASan+UBSan, TSan, release checks, model, install
 #   make bench  run the benchmarks against the peers, write docs/benchmarks.md
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps demo check check-debug check-asan check-tsan check-model check-install bench clean
+.PHONY: all deps demo check check-debug check-asan check-tsan check-release check-model check-install bench clean
 
 all: build/release/.built
 
@@ -33,7 +33,7 @@ FORCE:
 demo: build/release/.built
 	./build/release/examples/tour
 
-check: check-debug check-asan check-tsan check-model check-install
+check: check-debug check-asan check-tsan check-release check-model check-install
 	@echo "make check: all suites passed"
 
 check-debug: build/debug/.built
@@ -50,6 +50,11 @@ check-tsan: build/tsan/.built
 	  ctest --test-dir build/tsan --output-on-failure -j 2 -L threaded
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 WEFT_TEST_RUNTIME=multi_thread \
 	  ctest --test-dir build/tsan --output-on-failure -j 2
+
+# The tests labelled `release` (misuse checks that must hold in every build)
+# against the release library, on both runtimes.
+check-release: build/release/.built
+	bash scripts/run-tests.sh build/release release
 
 check-model:
 	bash scripts/check-model.sh

@@ -9,7 +9,7 @@ static void test_broadcast_every_receiver(void **state) {
     (void)state;
     weft_broadcast_tx *tx;
     weft_broadcast_rx *a, *b;
-    assert_int_equal(weft_broadcast_create(sizeof(int), 8, &tx, &a), 0);
+    assert_int_equal(weft_broadcast_create(sizeof(int), 8, NULL, &tx, &a), 0);
     b = weft_broadcast_subscribe(tx);
     hand ha = {0}, hb = {0};
     int va, vb;
@@ -37,18 +37,18 @@ static void test_broadcast_every_receiver(void **state) {
     weft_broadcast_rx *b2 = weft_broadcast_rx_clone(b);
     assert_int_equal(weft_broadcast_try_recv(b2, &vb, NULL), 0);
     assert_int_equal(vb, 2);
-    weft_broadcast_rx_drop(b2);
-    weft_broadcast_rx_drop(c);
+    weft_broadcast_rx_destroy(&b2);
+    weft_broadcast_rx_destroy(&c);
     /* A dropped pending receive leaves the list and its waker. */
     weft_broadcast_recv_init(&ra, a, &va);
     assert_int_equal(hand_poll(&ha, &ra.base), WEFT_PENDING);
     weft_future_drop(&ra.base);
     assert_int_equal(weft_broadcast_send(tx, &(int){3}), 2);
     assert_int_equal(hand_wakes(&ha), 0);
-    weft_broadcast_rx_drop(a);
-    weft_broadcast_rx_drop(b);
+    weft_broadcast_rx_destroy(&a);
+    weft_broadcast_rx_destroy(&b);
     assert_int_equal(weft_broadcast_send(tx, &(int){4}), -WEFT_ECLOSED); /* no receivers */
-    weft_broadcast_tx_drop(tx);
+    weft_broadcast_tx_destroy(&tx);
     hand_check_balanced(&ha);
     hand_check_balanced(&hb);
 }
@@ -57,7 +57,7 @@ static void test_broadcast_lag(void **state) {
     (void)state;
     weft_broadcast_tx *tx;
     weft_broadcast_rx *slow, *fast;
-    assert_int_equal(weft_broadcast_create(sizeof(int), 3, &tx, &slow), 0); /* capacity 4 */
+    assert_int_equal(weft_broadcast_create(sizeof(int), 3, NULL, &tx, &slow), 0); /* capacity 4 */
     fast = weft_broadcast_subscribe(tx);
     int v;
     for (int i = 0; i < 10; i++) {
@@ -87,14 +87,14 @@ static void test_broadcast_lag(void **state) {
     assert_int_equal(weft_broadcast_try_recv(slow, &v, &missed), 0);
     assert_int_equal(v, 5);
     /* Senders gone: receivers drain, then see closed. */
-    weft_broadcast_tx_drop(tx);
+    weft_broadcast_tx_destroy(&tx);
     for (int i = 6; i < 9; i++) {
         assert_int_equal(weft_broadcast_try_recv(slow, &v, NULL), 0);
         assert_int_equal(v, i);
     }
     assert_int_equal(weft_broadcast_try_recv(slow, &v, NULL), -WEFT_ECLOSED);
-    weft_broadcast_rx_drop(slow);
-    weft_broadcast_rx_drop(fast);
+    weft_broadcast_rx_destroy(&slow);
+    weft_broadcast_rx_destroy(&fast);
     hand_check_balanced(&h);
 }
 
@@ -127,7 +127,7 @@ WEFT_ASYNC(listener, NULL) {
         self->sum++;
     }
     self->out = self->sum + self->lagged;
-    weft_broadcast_rx_drop(self->rx);
+    weft_broadcast_rx_destroy(&self->rx);
     WEFT_END();
 }
 
@@ -159,7 +159,7 @@ static void *broadcaster(void *p) {
         assert_true(weft_broadcast_send(tx, &i) > 0);
         if (i % 16 == 0) sched_yield();
     }
-    weft_broadcast_tx_drop(tx);
+    weft_broadcast_tx_destroy(&tx);
     return NULL;
 }
 
@@ -167,7 +167,7 @@ static void test_broadcast_thread_to_tasks(void **state) {
     (void)state;
     weft_runtime *rt = rt_new();
     weft_broadcast_tx *tx;
-    assert_int_equal(weft_broadcast_create(sizeof(int), 64, &tx, NULL), 0);
+    assert_int_equal(weft_broadcast_create(sizeof(int), 64, NULL, &tx, NULL), 0);
     weft_broadcast_rx *rxs[LISTENERS];
     for (int i = 0; i < LISTENERS; i++) rxs[i] = weft_broadcast_subscribe(tx);
     pthread_t th;
@@ -189,7 +189,7 @@ static void test_watch_basics(void **state) {
     weft_watch_tx *tx;
     weft_watch_rx *rx;
     int init = 1, v = 0;
-    assert_int_equal(weft_watch_create(sizeof(int), &init, &tx, &rx), 0);
+    assert_int_equal(weft_watch_create(sizeof(int), &init, NULL, &tx, &rx), 0);
     weft_watch_borrow(rx, &v);
     assert_int_equal(v, 1);
     assert_int_equal(weft_watch_has_changed(rx), 0);
@@ -221,10 +221,10 @@ static void test_watch_basics(void **state) {
     assert_int_equal(weft_watch_has_changed(rx), 0);
     assert_int_equal(weft_watch_receiver_count(tx), 3);
 
-    /* Sender dropped: changed() reports closed (after a pending change). */
+    /* Sender destroyed: changed() reports closed (after a pending change). */
     weft_watch_changed_init(&c, rx);
     assert_int_equal(hand_poll(&h, &c.base), WEFT_PENDING);
-    weft_watch_tx_drop(tx);
+    weft_watch_tx_destroy(&tx);
     assert_int_equal(hand_wakes(&h), 1);
     assert_int_equal(hand_poll(&h, &c.base), WEFT_READY);
     assert_int_equal(c.result, -WEFT_ECLOSED);
@@ -233,17 +233,17 @@ static void test_watch_basics(void **state) {
     weft_watch_changed_init(&c, rx3);
     assert_int_equal(hand_poll(&h, &c.base), WEFT_READY);
     assert_int_equal(c.result, 0);
-    weft_watch_rx_drop(rx);
-    weft_watch_rx_drop(rx2);
-    weft_watch_rx_drop(rx3);
+    weft_watch_rx_destroy(&rx);
+    weft_watch_rx_destroy(&rx2);
+    weft_watch_rx_destroy(&rx3);
 
     /* No receivers: send fails and does not store. */
-    assert_int_equal(weft_watch_create(sizeof(int), NULL, &tx, &rx), 0);
-    weft_watch_rx_drop(rx);
+    assert_int_equal(weft_watch_create(sizeof(int), NULL, NULL, &tx, &rx), 0);
+    weft_watch_rx_destroy(&rx);
     assert_int_equal(weft_watch_send(tx, &(int){9}), -WEFT_ECLOSED);
     weft_watch_tx_borrow(tx, &v);
     assert_int_equal(v, 0);
-    weft_watch_tx_drop(tx);
+    weft_watch_tx_destroy(&tx);
     hand_check_balanced(&h);
 }
 
@@ -273,7 +273,7 @@ WEFT_ASYNC(watcher, NULL) {
     }
     weft_watch_borrow(self->rx, &self->v);
     self->out = self->v;
-    weft_watch_rx_drop(self->rx);
+    weft_watch_rx_destroy(&self->rx);
     WEFT_END();
 }
 
@@ -289,7 +289,7 @@ static void *updater(void *p) {
         if (i % 2) weft_watch_send_modify(tx, add_one, NULL);
         else assert_int_equal(weft_watch_send(tx, &i), 0);
     }
-    weft_watch_tx_drop(tx);
+    weft_watch_tx_destroy(&tx);
     return NULL;
 }
 
@@ -318,7 +318,7 @@ static void test_watch_thread_to_tasks(void **state) {
     (void)state;
     weft_runtime *rt = rt_new();
     weft_watch_tx *tx;
-    assert_int_equal(weft_watch_create(sizeof(int), NULL, &tx, NULL), 0);
+    assert_int_equal(weft_watch_create(sizeof(int), NULL, NULL, &tx, NULL), 0);
     /* Subscribe before the thread starts so no send is refused. */
     weft_watch_rx *rxs[WATCHERS];
     for (int i = 0; i < WATCHERS; i++) rxs[i] = weft_watch_subscribe(tx);
@@ -331,7 +331,7 @@ static void test_watch_thread_to_tasks(void **state) {
     assert_int_equal(weft_block_on(rt, &r.base), 0);
     pthread_join(th, NULL);
     for (int i = 0; i < WATCHERS; i++) assert_int_equal(r.finals[i], UPDATES);
-    weft_watch_rx_drop(keep);
+    weft_watch_rx_destroy(&keep);
     weft_runtime_destroy(rt);
 }
 

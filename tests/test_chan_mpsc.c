@@ -9,7 +9,7 @@ static void test_bounded_basics(void **state) {
     (void)state;
     weft_mpsc_tx *tx;
     weft_mpsc_rx *rx;
-    assert_int_equal(weft_mpsc_bounded(sizeof(int), 3, &tx, &rx), 0);
+    assert_int_equal(weft_mpsc_create(sizeof(int), 3, NULL, &tx, &rx), 0);
     int next_in = 0, next_out = 0, v;
     for (int round = 0; round < 10; round++) { /* wraps around many times */
         int k = 1 + round % 3;
@@ -22,18 +22,18 @@ static void test_bounded_basics(void **state) {
         }
         assert_int_equal(weft_mpsc_try_recv(rx, &v), -EAGAIN);
     }
-    weft_mpsc_tx_drop(tx);
+    weft_mpsc_tx_destroy(&tx);
     assert_int_equal(weft_mpsc_try_recv(rx, &v), -WEFT_ECLOSED);
-    weft_mpsc_rx_drop(rx);
-    assert_int_equal(weft_mpsc_bounded(0, 3, &tx, &rx), -EINVAL);
-    assert_int_equal(weft_mpsc_bounded(4, 0, &tx, &rx), -EINVAL);
+    weft_mpsc_rx_destroy(&rx);
+    assert_int_equal(weft_mpsc_create(0, 3, NULL, &tx, &rx), -EINVAL);
+    assert_int_equal(weft_mpsc_create(4, 0, NULL, &tx, &rx), -EINVAL);
 }
 
 static void test_senders_wait_fifo(void **state) {
     (void)state;
     weft_mpsc_tx *tx;
     weft_mpsc_rx *rx;
-    assert_int_equal(weft_mpsc_bounded(sizeof(int), 1, &tx, &rx), 0);
+    assert_int_equal(weft_mpsc_create(sizeof(int), 1, NULL, &tx, &rx), 0);
     hand h[3] = {0}, hr = {0};
     int msgs[3] = {10, 11, 12}, v;
     weft_mpsc_send s[3];
@@ -73,8 +73,8 @@ static void test_senders_wait_fifo(void **state) {
     weft_future_drop(&r.base);
     assert_int_equal(weft_mpsc_try_recv(rx, &v), 0); /* the dropped recv took nothing */
     assert_int_equal(v, 13);
-    weft_mpsc_tx_drop(tx);
-    weft_mpsc_rx_drop(rx);
+    weft_mpsc_tx_destroy(&tx);
+    weft_mpsc_rx_destroy(&rx);
     for (int i = 0; i < 3; i++) hand_check_balanced(&h[i]);
     hand_check_balanced(&hr);
 }
@@ -83,7 +83,7 @@ static void test_reserve_permits(void **state) {
     (void)state;
     weft_mpsc_tx *tx;
     weft_mpsc_rx *rx;
-    assert_int_equal(weft_mpsc_bounded(sizeof(int), 2, &tx, &rx), 0);
+    assert_int_equal(weft_mpsc_create(sizeof(int), 2, NULL, &tx, &rx), 0);
     hand h = {0};
     weft_mpsc_permit p1, p2, p3;
     int v;
@@ -94,13 +94,13 @@ static void test_reserve_permits(void **state) {
     weft_mpsc_reserve r;
     weft_mpsc_reserve_init(&r, tx);
     assert_int_equal(hand_poll(&h, &r.base), WEFT_PENDING);
-    weft_mpsc_permit_release(&p1); /* the freed slot goes to the waiting reserve */
+    weft_mpsc_permit_destroy(&p1); /* the freed slot goes to the waiting reserve */
     assert_int_equal(hand_wakes(&h), 1);
     assert_int_equal(hand_poll(&h, &r.base), WEFT_READY);
     assert_int_equal(r.result, 0);
     assert_int_equal(weft_mpsc_permit_send(&p2, &(int){1}), 0);
     /* Permits keep the channel open for the receiver after the senders go. */
-    weft_mpsc_tx_drop(tx);
+    weft_mpsc_tx_destroy(&tx);
     assert_int_equal(weft_mpsc_try_recv(rx, &v), 0);
     assert_int_equal(v, 1);
     assert_int_equal(weft_mpsc_try_recv(rx, &v), -EAGAIN);
@@ -108,7 +108,7 @@ static void test_reserve_permits(void **state) {
     assert_int_equal(weft_mpsc_try_recv(rx, &v), 0);
     assert_int_equal(v, 2);
     assert_int_equal(weft_mpsc_try_recv(rx, &v), -WEFT_ECLOSED);
-    weft_mpsc_rx_drop(rx);
+    weft_mpsc_rx_destroy(&rx);
     hand_check_balanced(&h);
 }
 
@@ -119,12 +119,12 @@ static void test_closed_every_end(void **state) {
     hand h = {0}, hs = {0};
     int v;
 
-    /* Every sender dropped: the receiver drains, then sees closed. */
-    assert_int_equal(weft_mpsc_bounded(sizeof(int), 4, &tx, &rx), 0);
+    /* Every sender destroyed: the receiver drains, then sees closed. */
+    assert_int_equal(weft_mpsc_create(sizeof(int), 4, NULL, &tx, &rx), 0);
     tx2 = weft_mpsc_tx_clone(tx);
     assert_int_equal(weft_mpsc_try_send(tx, &(int){1}), 0);
     assert_int_equal(weft_mpsc_try_send(tx2, &(int){2}), 0);
-    weft_mpsc_tx_drop(tx);
+    weft_mpsc_tx_destroy(&tx);
     weft_mpsc_recv r;
     for (int i = 1; i <= 2; i++) {
         weft_mpsc_recv_init(&r, rx, &v);
@@ -133,21 +133,21 @@ static void test_closed_every_end(void **state) {
     }
     weft_mpsc_recv_init(&r, rx, &v);
     assert_int_equal(hand_poll(&h, &r.base), WEFT_PENDING);
-    weft_mpsc_tx_drop(tx2); /* the last sender wakes the waiting receiver */
+    weft_mpsc_tx_destroy(&tx2); /* the last sender wakes the waiting receiver */
     assert_int_equal(hand_wakes(&h), 1);
     assert_int_equal(hand_poll(&h, &r.base), WEFT_READY);
     assert_int_equal(r.result, -WEFT_ECLOSED);
-    weft_mpsc_rx_drop(rx);
+    weft_mpsc_rx_destroy(&rx);
 
-    /* Receiver dropped: sends (waiting or new), reserves and permits fail. */
-    assert_int_equal(weft_mpsc_bounded(sizeof(int), 1, &tx, &rx), 0);
+    /* Receiver destroyed: sends (waiting or new), reserves and permits fail. */
+    assert_int_equal(weft_mpsc_create(sizeof(int), 1, NULL, &tx, &rx), 0);
     weft_mpsc_permit p;
     assert_int_equal(weft_mpsc_try_reserve(tx, &p), 0);
     weft_mpsc_send s;
     weft_mpsc_send_init(&s, tx, &(int){3});
     assert_int_equal(hand_poll(&hs, &s.base), WEFT_PENDING);
     assert_false(weft_mpsc_tx_is_closed(tx));
-    weft_mpsc_rx_drop(rx);
+    weft_mpsc_rx_destroy(&rx);
     assert_true(weft_mpsc_tx_is_closed(tx));
     assert_int_equal(hand_wakes(&hs), 1);
     assert_int_equal(hand_poll(&hs, &s.base), WEFT_READY);
@@ -156,19 +156,19 @@ static void test_closed_every_end(void **state) {
     weft_mpsc_permit p2;
     assert_int_equal(weft_mpsc_try_reserve(tx, &p2), -WEFT_ECLOSED);
     assert_null(p2.chan);
-    assert_int_equal(weft_mpsc_permit_send(&p, &v), -WEFT_ECLOSED); /* reserved before: discarded */
+    assert_int_equal(weft_mpsc_permit_send(&p, &v), -WEFT_ECLOSED); /* reserved before: not sent, still ours */
     weft_mpsc_reserve rs;
     weft_mpsc_reserve_init(&rs, tx);
     assert_int_equal(hand_poll(&hs, &rs.base), WEFT_READY);
     assert_int_equal(rs.result, -WEFT_ECLOSED);
-    weft_mpsc_tx_drop(tx);
+    weft_mpsc_tx_destroy(&tx);
 
-    /* Receiver closed: no new messages, but what is in (and permits
+    /* Receiver shut down: no new messages, but what is in (and permits
      * reserved before) can still be received. */
-    assert_int_equal(weft_mpsc_bounded(sizeof(int), 2, &tx, &rx), 0);
+    assert_int_equal(weft_mpsc_create(sizeof(int), 2, NULL, &tx, &rx), 0);
     assert_int_equal(weft_mpsc_try_send(tx, &(int){4}), 0);
     assert_int_equal(weft_mpsc_try_reserve(tx, &p), 0);
-    weft_mpsc_rx_close(rx);
+    weft_mpsc_rx_shutdown(rx);
     assert_int_equal(weft_mpsc_try_send(tx, &v), -WEFT_ECLOSED);
     assert_int_equal(weft_mpsc_try_recv(rx, &v), 0);
     assert_int_equal(v, 4);
@@ -177,8 +177,8 @@ static void test_closed_every_end(void **state) {
     assert_int_equal(weft_mpsc_try_recv(rx, &v), 0);
     assert_int_equal(v, 5);
     assert_int_equal(weft_mpsc_try_recv(rx, &v), -WEFT_ECLOSED);
-    weft_mpsc_tx_drop(tx);
-    weft_mpsc_rx_drop(rx);
+    weft_mpsc_tx_destroy(&tx);
+    weft_mpsc_rx_destroy(&rx);
     hand_check_balanced(&h);
     hand_check_balanced(&hs);
 }
@@ -187,7 +187,7 @@ static void test_unbounded(void **state) {
     (void)state;
     weft_mpsc_tx *tx;
     weft_mpsc_rx *rx;
-    assert_int_equal(weft_mpsc_unbounded(sizeof(uint64_t), &tx, &rx), 0);
+    assert_int_equal(weft_mpsc_create(sizeof(uint64_t), WEFT_MPSC_UNBOUNDED, NULL, &tx, &rx), 0);
     uint64_t in = 0, out = 0, v;
     /* Grow while the ring is wrapped: interleave sends and receives. */
     for (int round = 0; round < 200; round++) {
@@ -209,9 +209,9 @@ static void test_unbounded(void **state) {
     assert_int_equal(s.result, 0);
     while (weft_mpsc_try_recv(rx, &v) == 0) assert_int_equal(v, out++);
     assert_int_equal(in, out);
-    weft_mpsc_tx_drop(tx);
+    weft_mpsc_tx_destroy(&tx);
     assert_int_equal(weft_mpsc_try_recv(rx, &v), -WEFT_ECLOSED);
-    weft_mpsc_rx_drop(rx);
+    weft_mpsc_rx_destroy(&rx);
 }
 
 static void test_element_sizes(void **state) {
@@ -222,7 +222,7 @@ static void test_element_sizes(void **state) {
         for (int bounded = 0; bounded < 2; bounded++) {
             weft_mpsc_tx *tx;
             weft_mpsc_rx *rx;
-            assert_int_equal(bounded ? weft_mpsc_bounded(n, 5, &tx, &rx) : weft_mpsc_unbounded(n, &tx, &rx), 0);
+            assert_int_equal(bounded ? weft_mpsc_create(n, 5, NULL, &tx, &rx) : weft_mpsc_create(n, WEFT_MPSC_UNBOUNDED, NULL, &tx, &rx), 0);
             unsigned char in[1024], out[1024];
             for (int m = 0; m < 50; m++) {
                 memset(in, m, n);
@@ -233,10 +233,57 @@ static void test_element_sizes(void **state) {
                 assert_memory_equal(in, out, n);
                 assert_int_equal(out[n], 0xff); /* exactly n bytes copied */
             }
-            weft_mpsc_rx_drop(rx); /* messages left (none) are discarded */
-            weft_mpsc_tx_drop(tx);
+            weft_mpsc_rx_destroy(&rx); /* messages left (none) would be destroyed */
+            weft_mpsc_tx_destroy(&tx);
         }
     }
+}
+
+/* ---- an unbounded ring growing while the receiver shuts down ---------------
+ * A sender that has to grow the ring drops the lock to allocate. Meanwhile
+ * the receiver may shut the channel down and drain it: it must not see the
+ * channel closed while that message is still to come (the message would
+ * be "sent" and never received). */
+
+typedef struct grow_race {
+    weft_mpsc_tx *tx;
+    atomic_int go;
+    int sent;
+} grow_race;
+
+static void *grow_sender(void *p) {
+    grow_race *g = p;
+    while (!atomic_load(&g->go)) weft__cpu_relax_test();
+    for (int i = 0; i < 20; i++) /* an empty ring grows at once, then at 16 */
+        if (weft_mpsc_try_send(g->tx, &(int){i}) == 0) g->sent++;
+    return NULL;
+}
+
+static void test_unbounded_grow_races_shutdown(void **state) {
+    (void)state;
+    long closed_early = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        weft_mpsc_rx *rx;
+        grow_race g = {0};
+        assert_int_equal(weft_mpsc_create(sizeof(int), WEFT_MPSC_UNBOUNDED, NULL, &g.tx, &rx), 0);
+        pthread_t th;
+        pthread_create(&th, NULL, grow_sender, &g);
+        atomic_store(&g.go, 1);
+        for (int spin = iter % 16; spin > 0; spin--) weft__cpu_relax_test();
+        weft_mpsc_rx_shutdown(rx);
+        int received = 0, v, rc;
+        while ((rc = weft_mpsc_try_recv(rx, &v)) != -WEFT_ECLOSED) {
+            if (rc == 0) received++;
+        }
+        pthread_join(th, NULL);
+        /* Closed means closed: nothing arrives after it. */
+        if (weft_mpsc_try_recv(rx, &v) != -WEFT_ECLOSED) closed_early++;
+        else assert_int_equal(received, g.sent);
+        weft_mpsc_tx_destroy(&g.tx);
+        weft_mpsc_rx_destroy(&rx);
+    }
+    print_message("closed early: %ld\n", closed_early);
+    assert_int_equal(closed_early, 0);
 }
 
 /* ---- 100,000 random operations with cancellations: nothing lost or doubled */
@@ -254,7 +301,7 @@ static void test_random_cancellations(void **state) {
     (void)state;
     weft_mpsc_tx *tx;
     weft_mpsc_rx *rx;
-    assert_int_equal(weft_mpsc_bounded(sizeof(uint32_t), 4, &tx, &rx), 0);
+    assert_int_equal(weft_mpsc_create(sizeof(uint32_t), 4, NULL, &tx, &rx), 0);
     static rsend rs[RS];
     memset(rs, 0, sizeof rs);
     static uint8_t seen[1 << 20];   /* per message id: received count */
@@ -310,12 +357,12 @@ static void test_random_cancellations(void **state) {
         if (rs[i].pending) weft_future_drop(&rs[i].f.base);
         hand_check_balanced(&rs[i].h);
     }
-    weft_mpsc_tx_drop(tx);
+    weft_mpsc_tx_destroy(&tx);
     while (weft_mpsc_try_recv(rx, &got) == 0) seen[got]++;
     for (uint32_t id = 0; id < next_id; id++) assert_int_equal(seen[id], sent[id]); /* exactly once, or never */
     assert_true(cancels > 1000);
     assert_true(cancels_after_handoff > 10);
-    weft_mpsc_rx_drop(rx);
+    weft_mpsc_rx_destroy(&rx);
     hand_check_balanced(&hr);
 }
 
@@ -352,7 +399,7 @@ WEFT_ASYNC(producer_task, NULL) {
             assert_int_equal(weft_mpsc_permit_send(&self->r.permit, &self->m), 0);
         }
     }
-    weft_mpsc_tx_drop(self->tx);
+    weft_mpsc_tx_destroy(&self->tx);
     WEFT_END();
 }
 
@@ -375,7 +422,7 @@ static void *producer_thread(void *p) {
             assert_int_equal(rc, 0);
         }
     }
-    weft_mpsc_tx_drop(a->tx);
+    weft_mpsc_tx_destroy(&a->tx);
     return NULL;
 }
 
@@ -421,7 +468,7 @@ WEFT_ASYNC(mp_root, NULL) {
         self->p.id = PRODUCER_THREADS + self->i;
         WEFT_SPAWN_DETACHED(cx->runtime, &self->p);
     }
-    weft_mpsc_tx_drop(self->tx);
+    weft_mpsc_tx_destroy(&self->tx);
     WEFT_AWAIT(&self->c->base);
     WEFT_END();
 }
@@ -431,7 +478,7 @@ static void test_many_producers(void **state) {
     weft_runtime *rt = rt_new();
     weft_mpsc_tx *tx;
     weft_mpsc_rx *rx;
-    assert_int_equal(weft_mpsc_bounded(sizeof(msg), 16, &tx, &rx), 0);
+    assert_int_equal(weft_mpsc_create(sizeof(msg), 16, NULL, &tx, &rx), 0);
     pthread_t th[PRODUCER_THREADS];
     producer_thread_arg args[PRODUCER_THREADS];
     for (int i = 0; i < PRODUCER_THREADS; i++) {
@@ -450,7 +497,7 @@ static void test_many_producers(void **state) {
     for (int i = 0; i < PRODUCER_THREADS; i++) pthread_join(th[i], NULL);
     assert_int_equal(c.total, (long)(PRODUCER_THREADS + PRODUCER_TASKS) * PER_PRODUCER);
     for (int i = 0; i < PRODUCER_THREADS + PRODUCER_TASKS; i++) assert_int_equal(c.next[i], PER_PRODUCER);
-    weft_mpsc_rx_drop(rx);
+    weft_mpsc_rx_destroy(&rx);
     weft_runtime_destroy(rt);
 }
 
@@ -473,7 +520,7 @@ WEFT_ASYNC(feeder, NULL) {
         WEFT_AWAIT(weft_mpsc_send_init(&self->s, self->tx, &self->m));
         if (self->seq % 64 == 0) WEFT_AWAIT(weft_yield_now_init(&self->y));
     }
-    weft_mpsc_tx_drop(self->tx);
+    weft_mpsc_tx_destroy(&self->tx);
     WEFT_END();
 }
 
@@ -493,7 +540,7 @@ WEFT_ASYNC(feed_root, NULL) {
         self->f.id = (uint32_t)self->i;
         self->hs[self->i] = WEFT_SPAWN(cx->runtime, &self->f, out, NULL);
     }
-    weft_mpsc_tx_drop(self->tx);
+    weft_mpsc_tx_destroy(&self->tx);
     for (self->i = 0; self->i < PRODUCER_TASKS; self->i++) WEFT_AWAIT(&self->hs[self->i].base);
     WEFT_END();
 }
@@ -525,7 +572,7 @@ static void test_consumer_thread(void **state) {
     weft_runtime *rt = rt_new();
     weft_mpsc_tx *tx;
     weft_mpsc_rx *rx;
-    assert_int_equal(weft_mpsc_unbounded(sizeof(msg), &tx, &rx), 0);
+    assert_int_equal(weft_mpsc_create(sizeof(msg), WEFT_MPSC_UNBOUNDED, NULL, &tx, &rx), 0);
     thread_consumer tc = {.rx = rx};
     pthread_t th;
     pthread_create(&th, NULL, consumer_thread, &tc);
@@ -536,7 +583,7 @@ static void test_consumer_thread(void **state) {
     pthread_join(th, NULL);
     assert_true(tc.order_ok);
     assert_int_equal(tc.total, (long)PRODUCER_TASKS * PER_PRODUCER);
-    weft_mpsc_rx_drop(rx);
+    weft_mpsc_rx_destroy(&rx);
     weft_runtime_destroy(rt);
 }
 
@@ -547,6 +594,7 @@ int main(void) {
         cmocka_unit_test(test_reserve_permits),
         cmocka_unit_test(test_closed_every_end),
         cmocka_unit_test(test_unbounded),
+        cmocka_unit_test(test_unbounded_grow_races_shutdown),
         cmocka_unit_test(test_element_sizes),
         cmocka_unit_test(test_random_cancellations),
         cmocka_unit_test(test_many_producers),

@@ -1,7 +1,7 @@
 /* Mutex and RwLock: try_lock, FIFO fairness and hand-off (no barging), a lock
  * held across an await while other tasks run, cancellation passing the lock
- * on, tasks and threads sharing a counter, misuse; RwLock readers together,
- * writers never starved, downgrade.  weft-test: threaded  weft-test: timeout=300 */
+ * on, tasks and threads sharing a counter; RwLock readers together,
+ * writers never starved, downgrade (misuse: test_sync_misuse.c).  weft-test: threaded  weft-test: timeout=300 */
 #include "sync_support.h"
 
 static void test_try_lock(void **state) {
@@ -334,42 +334,6 @@ static void test_wait_blocking_in_runtime(void **state) {
     weft_runtime_destroy(rt);
 }
 
-/* ---- misuse ----------------------------------------------------------------- */
-
-#if WEFT_CHECKS
-static void unlock_unlocked(void) {
-    weft_mutex m;
-    weft_mutex_init(&m);
-    weft_mutex_unlock(&m);
-}
-
-static void destroy_awaited(void) {
-    weft_mutex m;
-    weft_mutex_init(&m);
-    weft_mutex_try_lock(&m);
-    hand h = {0};
-    weft_mutex_lock l;
-    weft_mutex_lock_init(&l, &m);
-    hand_poll(&h, &l.base);
-    weft_mutex_destroy(&m);
-}
-#endif
-
-static void test_misuse(void **state) {
-    (void)state;
-#if WEFT_CHECKS
-    int sig;
-    const char *msg = run_in_child(unlock_unlocked, &sig);
-    assert_int_equal(sig, SIGABRT);
-    assert_non_null(strstr(msg, "not locked"));
-    msg = run_in_child(destroy_awaited, &sig);
-    assert_int_equal(sig, SIGABRT);
-    assert_non_null(strstr(msg, "destroyed while locked or awaited"));
-#else
-    skip();
-#endif
-}
-
 /* ---- RwLock ----------------------------------------------------------------- */
 
 static void test_rwlock_basics(void **state) {
@@ -531,7 +495,6 @@ int main(void) {
         cmocka_unit_test(test_held_across_await),
         cmocka_unit_test(test_tasks_and_threads),
         cmocka_unit_test(test_wait_blocking_in_runtime),
-        cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_rwlock_basics),
         cmocka_unit_test(test_rwlock_writer_not_starved),
     };

@@ -1,5 +1,5 @@
 /* Semaphore: try_acquire, acquire, acquire_many (FIFO, partial assignment),
- * add_permits, close, cancellation (hand-off passed on), 100,000 random
+ * add_permits, shutdown, cancellation (hand-off passed on), 100,000 random
  * cancellations with the permit count conserved (one thread, then racing
  * threads), tasks contending.  weft-test: threaded  weft-test: timeout=300 */
 #include "sync_support.h"
@@ -14,7 +14,7 @@ static void test_try_and_release(void **state) {
     assert_int_equal(weft_semaphore_try_acquire(&s, 1), 0);
     assert_int_equal(weft_semaphore_try_acquire(&s, 0), 0);
     assert_int_equal(weft_semaphore_available(&s), 0);
-    weft_semaphore_release(&s, 3);
+    weft_semaphore_add_permits(&s, 3);
     weft_semaphore_add_permits(&s, 2);
     assert_int_equal(weft_semaphore_available(&s), 5);
     assert_int_equal(weft_semaphore_try_acquire(&s, WEFT_SEMAPHORE_MAX_PERMITS + 1), -EINVAL);
@@ -39,16 +39,16 @@ static void test_acquire_waits_and_fifo(void **state) {
     assert_int_equal(hand_poll(&h, &small.base), WEFT_PENDING);
     assert_int_equal(weft_semaphore_try_acquire(&s, 1), -EAGAIN);
 
-    weft_semaphore_release(&s, 1); /* 1 of 3 assigned to big; nothing for small */
+    weft_semaphore_add_permits(&s, 1); /* 1 of 3 assigned to big; nothing for small */
     assert_int_equal(hand_wakes(&h), 0);
     assert_int_equal(weft_semaphore_available(&s), 0);
-    weft_semaphore_release(&s, 3); /* big complete (3), 1 left for small */
+    weft_semaphore_add_permits(&s, 3); /* big complete (3), 1 left for small */
     assert_int_equal(hand_wakes(&h), 2);
     assert_int_equal(hand_poll(&h, &big.base), WEFT_READY);
     assert_int_equal(big.result, 0);
     assert_int_equal(hand_poll(&h, &small.base), WEFT_READY);
     assert_int_equal(weft_semaphore_available(&s), 0);
-    weft_semaphore_release(&s, 4);
+    weft_semaphore_add_permits(&s, 4);
     assert_int_equal(weft_semaphore_available(&s), 4);
 
     /* n == 0 is ready at once; n > max is -EINVAL. */
@@ -65,7 +65,7 @@ static void test_acquire_waits_and_fifo(void **state) {
     weft_semaphore_destroy(&s);
 }
 
-static void test_close(void **state) {
+static void test_shutdown(void **state) {
     (void)state;
     weft_semaphore s;
     weft_semaphore_init(&s, 2);
@@ -76,8 +76,8 @@ static void test_close(void **state) {
     assert_int_equal(hand_poll(&h, &w1.base), WEFT_PENDING);
     assert_int_equal(hand_poll(&h, &w2.base), WEFT_PENDING);
     assert_int_equal(weft_semaphore_available(&s), 0);
-    weft_semaphore_close(&s);
-    weft_semaphore_close(&s); /* idempotent */
+    weft_semaphore_shutdown(&s);
+    weft_semaphore_shutdown(&s); /* idempotent */
     assert_true(weft_semaphore_is_closed(&s));
     assert_int_equal(hand_wakes(&h), 2);
     assert_int_equal(hand_poll(&h, &w1.base), WEFT_READY);
@@ -89,7 +89,7 @@ static void test_close(void **state) {
     weft_semaphore_acquire_init(&w1, &s);
     assert_int_equal(hand_poll(&h, &w1.base), WEFT_READY);
     assert_int_equal(w1.result, -WEFT_ECLOSED);
-    weft_semaphore_release(&s, 1); /* still counted after close */
+    weft_semaphore_add_permits(&s, 1); /* still counted after shutdown */
     assert_int_equal(weft_semaphore_available(&s), 3);
     hand_check_balanced(&h);
 }
@@ -109,7 +109,7 @@ static void test_cancel_passes_on(void **state) {
     assert_int_equal(hand_poll(&h2, &b.base), WEFT_PENDING);
     assert_int_equal(hand_poll(&h3, &c.base), WEFT_PENDING);
 
-    weft_semaphore_release(&s, 2); /* a is handed 2 */
+    weft_semaphore_add_permits(&s, 2); /* a is handed 2 */
     assert_int_equal(hand_wakes(&h1), 1);
     weft_future_drop(&a.base);     /* never saw them: b gets them */
     assert_int_equal(hand_wakes(&h2), 1);
@@ -119,7 +119,7 @@ static void test_cancel_passes_on(void **state) {
     weft_semaphore_acquire_many_init(&a, &s, 3); /* queues behind c */
     assert_int_equal(hand_poll(&h1, &a.base), WEFT_PENDING);
     weft_future_drop(&c.base); /* c leaves: a is head */
-    weft_semaphore_release(&s, 2); /* a collects 2 of 3 */
+    weft_semaphore_add_permits(&s, 2); /* a collects 2 of 3 */
     assert_int_equal(hand_wakes(&h1), 0);
     weft_semaphore_acquire_init(&c, &s);
     assert_int_equal(hand_poll(&h3, &c.base), WEFT_PENDING);
@@ -187,7 +187,7 @@ static void test_random_cancellations(void **state) {
         case R_HELD:
             if (op < 50) {
                 weft_future_drop(&r->f.base);
-                weft_semaphore_release(&s, r->n);
+                weft_semaphore_add_permits(&s, r->n);
                 hand_check_balanced(&r->h);
                 r->st = R_EMPTY;
             }
@@ -205,7 +205,7 @@ static void test_random_cancellations(void **state) {
     }
     for (int i = 0; i < SLOTS; i++) hand_check_balanced(&slots[i].h);
     assert_int_equal(weft_semaphore_available(&s) + held, INITIAL + added);
-    weft_semaphore_release(&s, held);
+    weft_semaphore_add_permits(&s, held);
     assert_int_equal(weft_semaphore_available(&s), INITIAL + added);
     assert_true(granted_then_dropped > 100); /* the interesting race was exercised */
     assert_true(completed > 1000);
@@ -247,7 +247,7 @@ static void *racer(void *p) {
         atomic_fetch_add(&rc->acquired, 1);
         weft_future_drop(&f.base);
         for (unsigned spin = rng_next(&rng) % 100; spin; spin--) weft__cpu_relax_test(); /* hold */
-        weft_semaphore_release(rc->s, n);
+        weft_semaphore_add_permits(rc->s, n);
     }
     return NULL;
 }
@@ -301,7 +301,7 @@ WEFT_ASYNC(worker, NULL) {
         while (now > max && !atomic_compare_exchange_weak(self->max_inside, &max, now)) {}
         WEFT_AWAIT(weft_yield_now_init(&self->y));
         atomic_fetch_sub(self->inside, 1);
-        weft_semaphore_release(self->s, 1);
+        weft_semaphore_add_permits(self->s, 1);
     }
     atomic_fetch_add(self->done, 1);
     WEFT_END();
@@ -369,7 +369,7 @@ WEFT_ASYNC(greedy, NULL) {
     while (!atomic_load(self->other_spawned)) WEFT_AWAIT(weft_yield_now_init(&self->y));
     for (self->i = 0; self->i < 1000; self->i++) {
         WEFT_AWAIT(weft_semaphore_acquire_init(&self->acq, self->s));
-        weft_semaphore_release(self->s, 1);
+        weft_semaphore_add_permits(self->s, 1);
         if (*self->seen_other_at < 0 && atomic_load(self->other_ran)) *self->seen_other_at = self->i;
     }
     WEFT_END();
@@ -434,7 +434,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_try_and_release),
         cmocka_unit_test(test_acquire_waits_and_fifo),
-        cmocka_unit_test(test_close),
+        cmocka_unit_test(test_shutdown),
         cmocka_unit_test(test_cancel_passes_on),
         cmocka_unit_test(test_random_cancellations),
         cmocka_unit_test(test_threads_race_cancellations),

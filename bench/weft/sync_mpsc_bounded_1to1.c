@@ -20,7 +20,7 @@ WEFT_ASYNC(producer, NULL) {
         WEFT_AWAIT(weft_mpsc_send_init(&self->s, self->tx, &self->i));
         SB_CHECK(self->s.result == 0);
     }
-    weft_mpsc_tx_drop(self->tx);
+    weft_mpsc_tx_destroy(&self->tx);
     WEFT_END();
 }
 
@@ -37,7 +37,7 @@ WEFT_ASYNC(root, NULL) {
     WEFT_BEGIN();
     self->w = sb_start();
     producer_start(&self->p);
-    SB_CHECK(weft_mpsc_bounded(sizeof(uint64_t), CAPACITY, &self->p.tx, &self->rx) == 0);
+    SB_CHECK(weft_mpsc_create(sizeof(uint64_t), CAPACITY, NULL, &self->p.tx, &self->rx) == 0);
     self->p.n = self->n;
     WEFT_SPAWN_DETACHED(cx->runtime, &self->p);
     for (;;) {
@@ -45,7 +45,7 @@ WEFT_ASYNC(root, NULL) {
         if (self->r.result != 0) break;
         self->sum += self->v;
     }
-    weft_mpsc_rx_drop(self->rx);
+    weft_mpsc_rx_destroy(&self->rx);
     sb_report("sync_mpsc_bounded_1to1", &self->w);
     SB_CHECK(self->sum == self->n * (self->n - 1) / 2);
     WEFT_END();

@@ -21,7 +21,7 @@ WEFT_ASYNC(producer, NULL) {
         WEFT_AWAIT(weft_mpsc_send_init(&self->s, self->tx, &self->i));
         SB_CHECK(self->s.result == 0);
     }
-    weft_mpsc_tx_drop(self->tx);
+    weft_mpsc_tx_destroy(&self->tx);
     WEFT_END();
 }
 
@@ -39,21 +39,21 @@ typedef struct root {
 WEFT_ASYNC(root, NULL) {
     WEFT_BEGIN();
     self->w = sb_start();
-    SB_CHECK(weft_mpsc_bounded(sizeof(uint64_t), CAPACITY, &self->tx, &self->rx) == 0);
+    SB_CHECK(weft_mpsc_create(sizeof(uint64_t), CAPACITY, NULL, &self->tx, &self->rx) == 0);
     for (self->i = 0; self->i < PRODUCERS; self->i++) {
         producer_start(&self->p);
         self->p.tx = weft_mpsc_tx_clone(self->tx);
         self->p.n = self->n / PRODUCERS;
         WEFT_SPAWN_DETACHED(cx->runtime, &self->p);
     }
-    weft_mpsc_tx_drop(self->tx);
+    weft_mpsc_tx_destroy(&self->tx);
     for (;;) {
         WEFT_AWAIT(weft_mpsc_recv_init(&self->r, self->rx, &self->v));
         if (self->r.result != 0) break;
         self->sum += self->v;
         self->count++;
     }
-    weft_mpsc_rx_drop(self->rx);
+    weft_mpsc_rx_destroy(&self->rx);
     sb_report("sync_mpsc_bounded_4to1", &self->w);
     uint64_t per = self->n / PRODUCERS;
     SB_CHECK(self->count == per * PRODUCERS && self->sum == PRODUCERS * (per * (per - 1) / 2));

@@ -16,7 +16,7 @@ typedef struct producer {
 static weft_poll producer_poll(weft_future *f, weft_context *cx) {
     producer *p = (producer *)f;
     for (uint64_t i = 0; i < p->n; i++) SB_CHECK(weft_mpsc_try_send(p->tx, &i) == 0);
-    weft_mpsc_tx_drop(p->tx);
+    weft_mpsc_tx_destroy(&p->tx);
     return WEFT_READY;
 }
 static const weft_future_vtable producer_vtable = {producer_poll, NULL, "producer"};
@@ -34,7 +34,7 @@ WEFT_ASYNC(root, NULL) {
     WEFT_BEGIN();
     self->w = sb_start();
     weft_future_init(&self->p.base, &producer_vtable);
-    SB_CHECK(weft_mpsc_unbounded(sizeof(uint64_t), &self->p.tx, &self->rx) == 0);
+    SB_CHECK(weft_mpsc_create(sizeof(uint64_t), WEFT_MPSC_UNBOUNDED, NULL, &self->p.tx, &self->rx) == 0);
     self->p.n = self->n;
     WEFT_SPAWN_DETACHED(cx->runtime, &self->p);
     for (;;) {
@@ -42,7 +42,7 @@ WEFT_ASYNC(root, NULL) {
         if (self->r.result != 0) break;
         self->sum += self->v;
     }
-    weft_mpsc_rx_drop(self->rx);
+    weft_mpsc_rx_destroy(&self->rx);
     sb_report("sync_mpsc_unbounded_1to1", &self->w);
     SB_CHECK(self->sum == self->n * (self->n - 1) / 2);
     WEFT_END();

@@ -26,8 +26,9 @@ WEFT_ASYNC(server, NULL) {
         if (self->r.result != 0) break;
         uint64_t answer = self->rq.x + 1;
         weft_oneshot_send(self->rq.reply, &answer);
+        weft_oneshot_tx_destroy(&self->rq.reply);
     }
-    weft_mpsc_rx_drop(self->rx);
+    weft_mpsc_rx_destroy(&self->rx);
     WEFT_END();
 }
 
@@ -48,18 +49,18 @@ WEFT_ASYNC(root, NULL) {
     WEFT_BEGIN();
     self->w = sb_start();
     server_start(&self->srv);
-    SB_CHECK(weft_mpsc_bounded(sizeof(request), 16, &self->tx, &self->srv.rx) == 0);
+    SB_CHECK(weft_mpsc_create(sizeof(request), 16, NULL, &self->tx, &self->srv.rx) == 0);
     self->h = WEFT_SPAWN(cx->runtime, &self->srv, out, NULL);
     for (self->i = 0; self->i < self->n; self->i++) {
-        SB_CHECK(weft_oneshot_create(sizeof(uint64_t), &self->rq.reply, &self->reply_rx) == 0);
+        SB_CHECK(weft_oneshot_create(sizeof(uint64_t), NULL, &self->rq.reply, &self->reply_rx) == 0);
         self->rq.x = self->i;
         WEFT_AWAIT(weft_mpsc_send_init(&self->s, self->tx, &self->rq));
         WEFT_AWAIT(weft_oneshot_recv_init(&self->r, self->reply_rx, &self->answer));
         SB_CHECK(self->r.result == 0);
         self->sum += self->answer;
-        weft_oneshot_rx_drop(self->reply_rx);
+        weft_oneshot_rx_destroy(&self->reply_rx);
     }
-    weft_mpsc_tx_drop(self->tx);
+    weft_mpsc_tx_destroy(&self->tx);
     WEFT_AWAIT(&self->h.base);
     sb_report("sync_oneshot_reqrep", &self->w);
     SB_CHECK(self->sum == self->n * (self->n + 1) / 2);

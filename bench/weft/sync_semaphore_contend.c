@@ -21,7 +21,7 @@ WEFT_ASYNC(worker, NULL) {
     for (self->i = 0; self->i < self->rounds; self->i++) {
         WEFT_AWAIT(weft_semaphore_acquire_init(&self->a, self->sem));
         WEFT_AWAIT(weft_yield_now_init(&self->y));
-        weft_semaphore_release(self->sem, 1);
+        weft_semaphore_add_permits(self->sem, 1);
     }
     self->out = self->rounds;
     WEFT_END();

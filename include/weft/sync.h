@@ -9,27 +9,37 @@
  *
  * Common rules (see docs/sync.md for the design):
  *
+ *  - Each primitive lives in your memory: `_init` it before sharing it,
+ *    `_destroy` it when no thread and no future uses it any more.
  *  - No allocation per wait: the wait node lives in the waiting future.
  *    A future joins its primitive's FIFO wait list on its first pending poll.
  *  - Every primitive may be used from any thread: tasks of any runtime
  *    (current_thread or multi_thread), and plain threads through the try_
- *    functions, the release/notify functions and weft_wait_blocking.
+ *    functions, the unlock/add_permits/notify functions and
+ *    weft_wait_blocking.
  *  - Every waiting future spends one unit of the task's cooperative budget
  *    per poll; when the budget is spent it returns WEFT_PENDING after waking
  *    its task, without losing its place in the queue.
  *  - Dropping a waiting future is always allowed. If it had already been
  *    handed what it waited for (a permit, the lock, a notification) but had
  *    not returned WEFT_READY yet, the drop passes it to the next waiter.
- *    Every operation states whether it is cancel-safe: "cancel-safe" means
+ *    Every future states whether it is cancel-safe: "cancel-safe" means
  *    dropping the future before it is ready loses nothing and leaves no trace
  *    (apart from losing its place in the queue).
  *  - Ready means owned: once a lock/acquire future returned WEFT_READY the
  *    caller holds the lock or permits and must give them back with the
- *    matching unlock/release call. Dropping a ready future releases nothing.
- *  - A primitive must outlive every future that refers to it; destroying a
- *    primitive that still has waiters is a misuse (debug builds abort).
+ *    matching unlock / add_permits call. Dropping a ready future releases
+ *    nothing.
+ *  - Checks, in every build (docs/api.md, "Checks"): unlocking a mutex that
+ *    is not locked, releasing a read lock nobody holds, write_unlock or
+ *    downgrade without the write lock, and destroying a primitive that is
+ *    locked or has waiters abort with a message "weft: misuse: ..." naming
+ *    the call; such a call changes nothing before it aborts. Adding permits
+ *    past WEFT_SEMAPHORE_MAX_PERMITS is an error return.
+ *  - A primitive must outlive every future that refers to it.
  *
- * Errors are negative errno values, or -WEFT_ECLOSED for "closed" (weft/error.h).
+ * Errors are negative errno values, or -WEFT_ECLOSED for a semaphore that
+ * was shut down (weft/error.h).
  */
 #ifndef WEFT_SYNC_H
 #define WEFT_SYNC_H
@@ -40,29 +50,12 @@
 #include "future.h"
 #include "detail/list.h"
 #include "detail/spinlock.h"
+#include "detail/wait_node.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ------------------------------------------------------------------------ */
-/* Building blocks (private: the fields are not part of the API)             */
-/* ------------------------------------------------------------------------ */
-
-
-/**
- * A waiter, embedded in every waiting future. Private: the primitive's
- * lock guards it while it is queued; once it is handed the resource
- * (state "done") only its future touches it.
- */
-typedef struct weft_wait_node {
-    weft_link link;
-    weft_waker waker; /* the waiting task's waker while queued */
-    uint32_t state;   /* idle, queued, done, closed (read atomically) */
-    uint32_t flags;   /* per-primitive */
-    size_t need;      /* permits wanted (semaphores) */
-    size_t got;       /* permits assigned so far, while queued */
-} weft_wait_node;
 
 /* ------------------------------------------------------------------------ */
 /* Semaphore                                                                 */
@@ -79,22 +72,24 @@ typedef struct weft_wait_node {
  */
 typedef struct weft_semaphore {
     weft_spinlock lock;
-    uint32_t closed;
+    uint32_t flags;          /* shut down; write-locked (rwlock) */
     size_t permits;          /* available, not assigned to any waiter */
     weft_link waiters;  /* FIFO of weft_wait_node */
 } weft_semaphore;
 
 /**
- * Initialises `s` with `permits` permits (at most WEFT_SEMAPHORE_MAX_PERMITS).
- * Not thread-safe with respect to other uses of `s` (initialise before
- * sharing). No allocation.
+ * Initialises `s` with `permits` permits. Returns 0, or -EINVAL if
+ * `permits` exceeds WEFT_SEMAPHORE_MAX_PERMITS: `s` is then initialised
+ * shut down with no permits (every acquire fails with -WEFT_ECLOSED), so
+ * it is still safe to use and to destroy. No allocation. Any thread,
+ * before `s` is shared.
  */
-WEFT_API void weft_semaphore_init(weft_semaphore *s, size_t permits);
+WEFT_API int weft_semaphore_init(weft_semaphore *s, size_t permits);
 
 /**
- * Releases `s`. It must have no waiters (a misuse, caught in debug builds).
- * Permits still held by users are simply forgotten. No other thread may
- * use `s` concurrently.
+ * Releases `s`. Permits still held by users are simply forgotten. Aborts
+ * (every build) if futures still wait on `s`. No other thread may use `s`
+ * concurrently, and no future may refer to it afterwards.
  */
 WEFT_API void weft_semaphore_destroy(weft_semaphore *s);
 
@@ -104,39 +99,38 @@ WEFT_API size_t weft_semaphore_available(weft_semaphore *s);
 /**
  * Takes `n` permits if they are available at once and nobody is waiting
  * (so it never jumps the queue). Returns 0 (the caller owns `n` permits),
- * -EAGAIN (not enough permits, or earlier waiters), -WEFT_ECLOSED (closed),
- * or -EINVAL (n > WEFT_SEMAPHORE_MAX_PERMITS). n == 0 always succeeds
- * unless closed. Any thread; never waits.
+ * -EAGAIN (not enough permits, or earlier waiters), -WEFT_ECLOSED (shut
+ * down), or -EINVAL (n > WEFT_SEMAPHORE_MAX_PERMITS). n == 0 always
+ * succeeds unless shut down. Any thread; never waits.
  */
 WEFT_API int weft_semaphore_try_acquire(weft_semaphore *s, size_t n);
 
 /**
  * Adds `n` permits: gives them to the waiters in FIFO order and keeps the
- * rest. Used both to return acquired permits and to add new ones. Aborts
- * if the count would exceed WEFT_SEMAPHORE_MAX_PERMITS. Works after close
- * (permits are still counted). Any thread; never waits; wakes the waiters
- * it completed outside the semaphore's lock.
+ * rest. This is how acquired permits are given back, and how new ones are
+ * added. Returns 0, or -EOVERFLOW if the permits nobody holds would then
+ * exceed WEFT_SEMAPHORE_MAX_PERMITS (nothing is added). Works after
+ * shutdown (permits are still counted). Any thread; never waits; wakes the
+ * waiters it completed outside the semaphore's lock.
  */
-WEFT_API void weft_semaphore_release(weft_semaphore *s, size_t n);
-
-/** Same as weft_semaphore_release (Tokio's name). Any thread; never waits. */
-WEFT_API void weft_semaphore_add_permits(weft_semaphore *s, size_t n);
+WEFT_API int weft_semaphore_add_permits(weft_semaphore *s, size_t n);
 
 /**
- * Closes `s`: every waiting acquire completes with -WEFT_ECLOSED, and every
- * later acquire or try_acquire fails with it. Permits held by users may
- * still be released. Idempotent. Any thread.
+ * Shuts `s` down: every waiting acquire completes with -WEFT_ECLOSED (owning
+ * nothing), and every later acquire or try_acquire fails with it. Permits
+ * held by users may still be given back with add_permits. Idempotent. `s`
+ * must still be destroyed. Any thread; never waits.
  */
-WEFT_API void weft_semaphore_close(weft_semaphore *s);
+WEFT_API void weft_semaphore_shutdown(weft_semaphore *s);
 
-/** True once weft_semaphore_close was called. Any thread. */
+/** True once weft_semaphore_shutdown was called. Any thread. */
 WEFT_API bool weft_semaphore_is_closed(weft_semaphore *s);
 
 /**
  * The acquire future. Ready with `result` 0 when the caller owns `n`
- * permits (give them back with weft_semaphore_release), or -WEFT_ECLOSED if
- * the semaphore was closed before they were all assigned (then it owns
- * none), or -EINVAL for n > WEFT_SEMAPHORE_MAX_PERMITS.
+ * permits (give them back with weft_semaphore_add_permits), or
+ * -WEFT_ECLOSED if the semaphore was shut down before they were all
+ * assigned (then it owns none), or -EINVAL for n > WEFT_SEMAPHORE_MAX_PERMITS.
  * Cancel-safe: dropping it before it is ready returns any permits already
  * assigned to it to the semaphore (they go to the next waiter); it only
  * loses its place in the queue.
@@ -149,10 +143,10 @@ typedef struct weft_semaphore_acquire {
     int result; /**< output: 0, -WEFT_ECLOSED or -EINVAL */
 } weft_semaphore_acquire;
 
-/** Initialises a future that acquires one permit of `s`. Does no work. Returns `&f->base`. Any thread. */
+/** Initialises a future that acquires one permit of `s`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_semaphore_acquire_init(weft_semaphore_acquire *f, weft_semaphore *s);
 
-/** Initialises a future that acquires `n` permits of `s` at once. Does no work. Returns `&f->base`. Any thread. */
+/** Initialises a future that acquires `n` permits of `s` at once. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_semaphore_acquire_many_init(weft_semaphore_acquire *f, weft_semaphore *s,
                                                        size_t n);
 
@@ -164,16 +158,20 @@ WEFT_API weft_future *weft_semaphore_acquire_many_init(weft_semaphore_acquire *f
  * An async mutex: waiting for it suspends the task instead of blocking the
  * thread, so it may be held across an await. Fair: the lock is handed
  * directly to the oldest waiter on unlock (no barging). It guards whatever
- * the caller decides; there is no owner check beyond debug assertions.
+ * the caller decides and does not record its holder: any thread may unlock
+ * it, but unlocking a mutex that is not locked is caught (every build).
  */
 typedef struct weft_mutex {
     weft_semaphore sem; /* one permit */
 } weft_mutex;
 
-/** Initialises `m`, unlocked. Initialise before sharing. No allocation. */
+/** Initialises `m`, unlocked. No allocation. Any thread, before `m` is shared. */
 WEFT_API void weft_mutex_init(weft_mutex *m);
 
-/** Releases `m`; it must be unlocked with no waiters (misuse otherwise, debug builds). No other thread may use `m` meanwhile. */
+/**
+ * Releases `m`. Aborts (every build) if `m` is locked or futures wait on
+ * it. No other thread may use `m` meanwhile.
+ */
 WEFT_API void weft_mutex_destroy(weft_mutex *m);
 
 /**
@@ -184,9 +182,10 @@ WEFT_API int weft_mutex_try_lock(weft_mutex *m);
 
 /**
  * Unlocks `m`, handing it to the oldest waiter (which is woken) if any.
- * Must only be called by the holder. Debug builds abort if `m` is not
- * locked. Any thread (the holder may be on another thread than the task
- * that locked it); never waits.
+ * Must only be called by the holder. Aborts with "weft: misuse:
+ * weft_mutex_unlock of a mutex that is not locked" (every build, before
+ * changing anything) if `m` is not locked. Any thread (the holder may be on
+ * another thread than the task that locked it); never waits.
  */
 WEFT_API void weft_mutex_unlock(weft_mutex *m);
 
@@ -205,7 +204,7 @@ typedef struct weft_mutex_lock {
     weft_wait_node node;
 } weft_mutex_lock;
 
-/** Initialises a future that locks `m`. Does no work. Returns `&f->base`. Any thread. */
+/** Initialises a future that locks `m`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_mutex_lock_init(weft_mutex_lock *f, weft_mutex *m);
 
 /* ------------------------------------------------------------------------ */
@@ -229,28 +228,44 @@ typedef struct weft_rwlock {
 
 /**
  * Initialises `rw`, unlocked, with room for `max_readers` concurrent
- * readers (0 means WEFT_RWLOCK_MAX_READERS). Initialise before sharing.
+ * readers (0 means WEFT_RWLOCK_MAX_READERS). Returns 0, or -EINVAL if
+ * `max_readers` exceeds WEFT_SEMAPHORE_MAX_PERMITS (`rw` is then
+ * initialised with WEFT_RWLOCK_MAX_READERS, usable). No allocation. Any
+ * thread, before `rw` is shared.
  */
-WEFT_API void weft_rwlock_init(weft_rwlock *rw, size_t max_readers);
+WEFT_API int weft_rwlock_init(weft_rwlock *rw, size_t max_readers);
 
-/** Releases `rw`; it must be unlocked with no waiters (misuse otherwise, debug builds). No other thread may use `rw` meanwhile. */
+/**
+ * Releases `rw`. Aborts (every build) if `rw` is locked or futures wait on
+ * it. No other thread may use `rw` meanwhile.
+ */
 WEFT_API void weft_rwlock_destroy(weft_rwlock *rw);
 
-/** Takes a read lock if possible without waiting. 0 or -EBUSY. Any thread. */
+/** Takes a read lock if possible without waiting. 0 or -EBUSY. Any thread; never waits. */
 WEFT_API int weft_rwlock_try_read(weft_rwlock *rw);
 
-/** Takes the write lock if possible without waiting. 0 or -EBUSY. Any thread. */
+/** Takes the write lock if possible without waiting. 0 or -EBUSY. Any thread; never waits. */
 WEFT_API int weft_rwlock_try_write(weft_rwlock *rw);
 
-/** Releases one read lock (wakes a writer whose turn came). Any thread; never waits. */
+/**
+ * Releases one read lock (wakes a writer whose turn came). Aborts (every
+ * build, before changing anything) if `rw` has no reader: it is unlocked,
+ * or write-locked. Any thread; never waits.
+ */
 WEFT_API void weft_rwlock_read_unlock(weft_rwlock *rw);
 
-/** Releases the write lock (wakes the next waiters in FIFO order). Any thread; never waits. */
+/**
+ * Releases the write lock (wakes the next waiters in FIFO order). Aborts
+ * (every build, before changing anything) if `rw` is not write-locked.
+ * Any thread; never waits.
+ */
 WEFT_API void weft_rwlock_write_unlock(weft_rwlock *rw);
 
 /**
  * Turns the write lock the caller holds into a read lock, atomically
- * (no writer can get in between); queued readers may then enter. Any thread.
+ * (no writer can get in between); queued readers may then enter. Aborts
+ * (every build, before changing anything) if `rw` is not write-locked.
+ * Any thread; never waits.
  */
 WEFT_API void weft_rwlock_downgrade(weft_rwlock *rw);
 
@@ -265,10 +280,10 @@ typedef struct weft_rwlock_lock {
     weft_wait_node node;
 } weft_rwlock_lock;
 
-/** Initialises a future that takes a read lock of `rw`. Does no work. Returns `&f->base`. Any thread. */
+/** Initialises a future that takes a read lock of `rw`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_rwlock_read_init(weft_rwlock_lock *f, weft_rwlock *rw);
 
-/** Initialises a future that takes the write lock of `rw`. Does no work. Returns `&f->base`. Any thread. */
+/** Initialises a future that takes the write lock of `rw`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_rwlock_write_init(weft_rwlock_lock *f, weft_rwlock *rw);
 
 /* ------------------------------------------------------------------------ */
@@ -288,10 +303,14 @@ typedef struct weft_notify {
     weft_link waiters; /* FIFO */
 } weft_notify;
 
-/** Initialises `n` (no permit stored). Initialise before sharing. */
+/** Initialises `n` (no permit stored). No allocation. Any thread, before `n` is shared. */
 WEFT_API void weft_notify_init(weft_notify *n);
 
-/** Releases `n`; it must have no waiters (misuse otherwise, debug builds). No other thread may use `n` meanwhile. */
+/**
+ * Releases `n`. Aborts (every build) if notified() futures wait on it. No
+ * other thread may use `n` meanwhile, and no future may refer to it
+ * afterwards.
+ */
 WEFT_API void weft_notify_destroy(weft_notify *n);
 
 /**
@@ -324,7 +343,8 @@ typedef struct weft_notified {
 
 /**
  * Initialises a notified future of `n`: it only records which
- * notify_waiters calls came before it. Returns `&f->base`. Any thread.
+ * notify_waiters calls came before it. Returns `&f->base`. Any thread;
+ * poll it from one task at a time.
  */
 WEFT_API weft_future *weft_notify_notified_init(weft_notified *f, weft_notify *n);
 
@@ -345,10 +365,13 @@ typedef struct weft_barrier {
     weft_link waiters;
 } weft_barrier;
 
-/** Initialises `b` for `n` parties (0 counts as 1). Initialise before sharing. */
+/** Initialises `b` for `n` parties (0 counts as 1). No allocation. Any thread, before `b` is shared. */
 WEFT_API void weft_barrier_init(weft_barrier *b, size_t n);
 
-/** Releases `b`; it must have no waiters (misuse otherwise, debug builds). No other thread may use `b` meanwhile. */
+/**
+ * Releases `b`. Aborts (every build) if parties wait on it. No other
+ * thread may use `b` meanwhile, and no future may refer to it afterwards.
+ */
 WEFT_API void weft_barrier_destroy(weft_barrier *b);
 
 /**
@@ -365,7 +388,7 @@ typedef struct weft_barrier_wait {
     bool is_leader; /**< output */
 } weft_barrier_wait;
 
-/** Initialises a wait on `b`. Does no work. Returns `&f->base`. Any thread. */
+/** Initialises a wait on `b`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_barrier_wait_init(weft_barrier_wait *f, weft_barrier *b);
 
 /* ------------------------------------------------------------------------ */
@@ -379,7 +402,9 @@ WEFT_API weft_future *weft_barrier_wait_init(weft_barrier_wait *f, weft_barrier 
  * channel.h, and join handles (a sleep needs a runtime and is refused
  * with a misuse abort). Returns 0 when `f` is ready (its output is valid),
  * or -EDEADLK if called on a thread that is running a runtime's tasks
- * (it would block them). `f` must not move while it runs.
+ * (it would block them). `f` must not move while it runs. Any thread that
+ * is not running a runtime's tasks; not a future (it returns only when `f`
+ * is ready).
  */
 WEFT_API int weft_wait_blocking(weft_future *f);
 

@@ -1,27 +1,20 @@
 /* Barrier: parties arrive at their first poll and queue; the n-th arrival
  * completes the whole round (bulk release) and is the leader. A waiter
  * dropped before its round completes un-arrives. */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "sync/waitq.h"
+#include "weft/sync.h"
 
 void weft_barrier_init(weft_barrier *b, size_t n) {
     spin_init(&b->lock);
     b->n = n ? n : 1;
     b->arrived = 0;
     b->generation = 0;
-    wl_init(&b->waiters);
+    weft__list_init(&b->waiters);
 }
 
 void weft_barrier_destroy(weft_barrier *b) {
-#if WEFT_CHECKS
-    if (!wl_empty(&b->waiters)) {
-        fprintf(stderr, "weft: misuse: barrier %p destroyed while futures wait on it\n", (void *)b);
-        abort();
-    }
-#endif
-    (void)b;
+    if (!weft__list_empty(&b->waiters))
+        weft__sync_misuse("weft_barrier_destroy of a barrier that futures still wait on (%p)", (void *)b);
 }
 
 static weft_poll barrier_poll(weft_future *f, weft_context *cx) {
@@ -52,7 +45,7 @@ static weft_poll barrier_poll(weft_future *f, weft_context *cx) {
             return WEFT_READY;
         }
         node->waker = weft_waker_clone(&cx->waker);
-        wl_push_back(&b->waiters, node);
+        weft__list_push_back(&b->waiters, &node->link);
         node_set(node, WN_QUEUED);
         break;
     default:
@@ -74,7 +67,7 @@ static void barrier_drop(weft_future *f) {
     }
     spin_lock(&b->lock);
     if (node_state_locked(node) == WN_QUEUED) {
-        wl_unlink(node);
+        weft__list_remove(&node->link);
         b->arrived--;
     }
     node_set(node, WN_IDLE);

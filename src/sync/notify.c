@@ -6,10 +6,8 @@
  * A node completed by notify_one carries NOTIFIED_ONE: if its future is
  * dropped before it returns ready, the drop forwards the notification.
  */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "sync/waitq.h"
+#include "weft/sync.h"
 
 #define NOTIFIED_ONE 1u
 
@@ -17,27 +15,22 @@ void weft_notify_init(weft_notify *n) {
     spin_init(&n->lock);
     n->permit = 0;
     n->generation = 0;
-    wl_init(&n->waiters);
+    weft__list_init(&n->waiters);
 }
 
 void weft_notify_destroy(weft_notify *n) {
-#if WEFT_CHECKS
-    if (!wl_empty(&n->waiters)) {
-        fprintf(stderr, "weft: misuse: notify %p destroyed while futures wait on it\n", (void *)n);
-        abort();
-    }
-#endif
-    (void)n;
+    if (!weft__list_empty(&n->waiters))
+        weft__sync_misuse("weft_notify_destroy of a notify that futures still wait on (%p)", (void *)n);
 }
 
 /* Completes the oldest waiter or stores the permit (lock held; `wb` has room). */
 static void notify_one_locked(weft_notify *n, wake_batch *wb) {
-    if (wl_empty(&n->waiters)) {
+    if (weft__list_empty(&n->waiters)) {
         n->permit = 1;
         return;
     }
-    weft_wait_node *w = wl_front(&n->waiters);
-    wl_unlink(w);
+    weft_wait_node *w = node_of(n->waiters.next);
+    weft__list_remove(&w->link);
     w->flags = NOTIFIED_ONE;
     node_complete(w, WN_DONE, wb);
 }
@@ -72,7 +65,7 @@ static weft_poll notified_poll(weft_future *f, weft_context *cx) {
     uint32_t st = node_state_locked(node);
     if (st == WN_DONE) goto ready;
     if (nf->generation != n->generation) { /* notify_waiters since our init */
-        if (st == WN_QUEUED) wl_unlink(node);
+        if (st == WN_QUEUED) weft__list_remove(&node->link);
         goto ready;
     }
     if (st == WN_IDLE) {
@@ -82,7 +75,7 @@ static weft_poll notified_poll(weft_future *f, weft_context *cx) {
         }
         node->flags = 0;
         node->waker = weft_waker_clone(&cx->waker);
-        wl_push_back(&n->waiters, node);
+        weft__list_push_back(&n->waiters, &node->link);
         node_set(node, WN_QUEUED);
     } else {
         old = node_store_waker(node, cx);
@@ -108,7 +101,7 @@ static void notified_drop(weft_future *f) {
     wb_init(&wb);
     spin_lock(&n->lock);
     st = node_state_locked(node);
-    if (st == WN_QUEUED) wl_unlink(node);
+    if (st == WN_QUEUED) weft__list_remove(&node->link);
     else if (st == WN_DONE && (node->flags & NOTIFIED_ONE)) notify_one_locked(n, &wb); /* forward */
     node_set(node, WN_IDLE);
     spin_unlock(&n->lock);

@@ -7,32 +7,41 @@
  * try_acquire or a new acquire never overtakes a waiter, and permits are
  * conserved: available + assigned to queued waiters + handed to waiters not
  * yet ready + held by users == initial + added.
+ *
+ * For the rwlock built on it, SEM_EXCLUSIVE is set while the write lock is
+ * held or handed to a write waiter that has not seen it yet (a node marked
+ * SEM_NODE_EXCLUSIVE), so the unlock checks are exact, under the lock.
  */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "sync/sem.h"
 
-void weft_semaphore_init(weft_semaphore *s, size_t permits) {
-    if (permits > WEFT_SEMAPHORE_MAX_PERMITS) {
-        fprintf(stderr, "weft: misuse: weft_semaphore_init with more than WEFT_SEMAPHORE_MAX_PERMITS\n");
-        abort();
-    }
+int weft_semaphore_init(weft_semaphore *s, size_t permits) {
     spin_init(&s->lock);
-    s->closed = 0;
+    weft__list_init(&s->waiters);
+    if (permits > WEFT_SEMAPHORE_MAX_PERMITS) { /* usable, but every acquire fails */
+        s->flags = SEM_SHUT_DOWN;
+        s->permits = 0;
+        return -EINVAL;
+    }
+    s->flags = 0;
     s->permits = permits;
-    wl_init(&s->waiters);
+    return 0;
+}
+
+static inline bool shut_down(const weft_semaphore *s) { return (s->flags & SEM_SHUT_DOWN) != 0; }
+
+/* Flags are written under the lock and read without it only by is_closed. */
+static inline void set_flag(weft_semaphore *s, uint32_t f, bool on) {
+    __atomic_store_n(&s->flags, on ? s->flags | f : s->flags & ~f, __ATOMIC_RELEASE);
+}
+
+/* A waiter is handed its permits (lock held): an exclusive one now holds the write lock. */
+static inline void granted(weft_semaphore *s, const weft_wait_node *n) {
+    if (n->flags & SEM_NODE_EXCLUSIVE) set_flag(s, SEM_EXCLUSIVE, true);
 }
 
 void weft_semaphore_destroy(weft_semaphore *s) {
-#if WEFT_CHECKS
-    if (!wl_empty(&s->waiters)) {
-        fprintf(stderr, "weft: misuse: semaphore/mutex/rwlock %p destroyed while futures wait on it\n",
-                (void *)s);
-        abort();
-    }
-#endif
-    (void)s;
+    if (!weft__list_empty(&s->waiters))
+        weft__sync_misuse("weft_semaphore_destroy of a semaphore that futures still wait on (%p)", (void *)s);
 }
 
 size_t weft_semaphore_available(weft_semaphore *s) {
@@ -40,18 +49,18 @@ size_t weft_semaphore_available(weft_semaphore *s) {
 }
 
 bool weft_semaphore_is_closed(weft_semaphore *s) {
-    return __atomic_load_n(&s->closed, __ATOMIC_ACQUIRE) != 0;
+    return (__atomic_load_n(&s->flags, __ATOMIC_ACQUIRE) & SEM_SHUT_DOWN) != 0;
 }
 
 /* Hands the available permits to the waiters in FIFO order (lock held; may
  * flush the batch, i.e. unlock and relock, between two waiters). */
 static void assign_locked(weft_semaphore *s, wake_batch *wb) {
-    while (s->permits > 0 && !wl_empty(&s->waiters)) {
+    while (s->permits > 0 && !weft__list_empty(&s->waiters)) {
         if (wb_full(wb)) {
             wb_flush(&s->lock, wb);
             continue;
         }
-        weft_wait_node *n = wl_front(&s->waiters);
+        weft_wait_node *n = node_of(s->waiters.next);
         size_t want = n->need - n->got;
         if (s->permits < want) {
             n->got += s->permits;
@@ -60,62 +69,69 @@ static void assign_locked(weft_semaphore *s, wake_batch *wb) {
         }
         __atomic_store_n(&s->permits, s->permits - want, __ATOMIC_RELAXED);
         n->got = n->need;
-        wl_unlink(n);
+        granted(s, n);
+        weft__list_remove(&n->link);
         node_complete(n, WN_DONE, wb);
     }
 }
 
-static void add_locked(weft_semaphore *s, size_t n, size_t limit, const char *what) {
-    if (n > WEFT_SEMAPHORE_MAX_PERMITS - s->permits) {
-        spin_unlock(&s->lock);
-        fprintf(stderr, "weft: misuse: semaphore %p: more than WEFT_SEMAPHORE_MAX_PERMITS permits\n",
-                (void *)s);
-        abort();
-    }
-    if (WEFT_CHECKS && limit && s->permits + n > limit) {
-        spin_unlock(&s->lock);
-        fprintf(stderr, "weft: misuse: %s %p\n", what, (void *)s);
-        abort();
-    }
-    __atomic_store_n(&s->permits, s->permits + n, __ATOMIC_RELAXED);
+/* Permits that are free or assigned to a waiter not yet complete (lock
+ * held). Only the head waiter collects permits, so it is the only one that
+ * can hold some. */
+static size_t unheld_locked(const weft_semaphore *s) {
+    size_t n = s->permits;
+    if (!weft__list_empty(&s->waiters)) n += node_of(s->waiters.next)->got;
+    return n;
 }
 
-void weft__sem_release(weft_semaphore *s, size_t n, size_t limit, const char *what) {
-    if (n == 0) return;
+int weft__sem_release(weft_semaphore *s, size_t n, size_t limit, int kind) {
     wake_batch wb;
     wb_init(&wb);
     spin_lock(&s->lock);
-    add_locked(s, n, limit, what);
+    int rc = 0;
+    bool exclusive = (s->flags & SEM_EXCLUSIVE) != 0;
+    if (kind == SEM_RELEASE_EXCLUSIVE && !exclusive) rc = -EPERM;
+    else if (kind == SEM_RELEASE_SHARED && exclusive) rc = -EPERM;
+    else if (n > limit || unheld_locked(s) > limit - n) rc = -EOVERFLOW;
+    if (rc != 0) {
+        spin_unlock(&s->lock);
+        return rc;
+    }
+    if (kind == SEM_RELEASE_EXCLUSIVE) set_flag(s, SEM_EXCLUSIVE, false);
+    __atomic_store_n(&s->permits, s->permits + n, __ATOMIC_RELAXED);
     assign_locked(s, &wb);
     spin_unlock(&s->lock);
     wb_wake(&wb);
+    return 0;
 }
 
-void weft_semaphore_release(weft_semaphore *s, size_t n) { weft__sem_release(s, n, 0, NULL); }
-void weft_semaphore_add_permits(weft_semaphore *s, size_t n) { weft__sem_release(s, n, 0, NULL); }
+int weft_semaphore_add_permits(weft_semaphore *s, size_t n) {
+    return weft__sem_release(s, n, WEFT_SEMAPHORE_MAX_PERMITS, SEM_RELEASE_PLAIN);
+}
 
-int weft__sem_try_acquire(weft_semaphore *s, size_t n) {
+int weft__sem_try_acquire(weft_semaphore *s, size_t n, bool exclusive) {
     if (n > WEFT_SEMAPHORE_MAX_PERMITS) return -EINVAL;
     spin_lock(&s->lock);
     int rc;
-    if (s->closed) rc = -WEFT_ECLOSED;
+    if (shut_down(s)) rc = -WEFT_ECLOSED;
     else if (n == 0) rc = 0;
-    else if (s->permits >= n && wl_empty(&s->waiters)) {
+    else if (s->permits >= n && weft__list_empty(&s->waiters)) {
         __atomic_store_n(&s->permits, s->permits - n, __ATOMIC_RELAXED);
+        if (exclusive) set_flag(s, SEM_EXCLUSIVE, true);
         rc = 0;
     } else rc = -EAGAIN;
     spin_unlock(&s->lock);
     return rc;
 }
 
-int weft_semaphore_try_acquire(weft_semaphore *s, size_t n) { return weft__sem_try_acquire(s, n); }
+int weft_semaphore_try_acquire(weft_semaphore *s, size_t n) { return weft__sem_try_acquire(s, n, false); }
 
-void weft_semaphore_close(weft_semaphore *s) {
+void weft_semaphore_shutdown(weft_semaphore *s) {
     wake_batch wb;
     wb_init(&wb);
     spin_lock(&s->lock);
-    if (!s->closed) {
-        __atomic_store_n(&s->closed, 1, __ATOMIC_RELEASE);
+    if (!shut_down(s)) {
+        set_flag(s, SEM_SHUT_DOWN, true);
         /* Waiters get nothing: what was assigned to them goes back. */
         size_t back = 0;
         for (weft_link *l = s->waiters.next; l != &s->waiters; l = l->next) back += node_of(l)->got;
@@ -148,13 +164,14 @@ weft_poll weft__sem_poll_acquire(weft_semaphore *s, weft_wait_node *node, size_t
             *result = -EINVAL;
             return WEFT_READY;
         }
-        if (s->closed) {
+        if (shut_down(s)) {
             spin_unlock(&s->lock);
             *result = -WEFT_ECLOSED;
             return WEFT_READY;
         }
-        if (n == 0 || (wl_empty(&s->waiters) && s->permits >= n)) {
+        if (n == 0 || (weft__list_empty(&s->waiters) && s->permits >= n)) {
             __atomic_store_n(&s->permits, s->permits - n, __ATOMIC_RELAXED);
+            granted(s, node);
             spin_unlock(&s->lock);
             *result = 0;
             return WEFT_READY;
@@ -164,12 +181,12 @@ weft_poll weft__sem_poll_acquire(weft_semaphore *s, weft_wait_node *node, size_t
          * window, and they are theirs). */
         node->need = n;
         node->got = 0;
-        if (wl_empty(&s->waiters)) {
+        if (weft__list_empty(&s->waiters)) {
             node->got = s->permits;
             __atomic_store_n(&s->permits, 0, __ATOMIC_RELAXED);
         }
         node->waker = weft_waker_clone(&cx->waker);
-        wl_push_back(&s->waiters, node);
+        weft__list_push_back(&s->waiters, &node->link);
         node_set(node, WN_QUEUED);
         spin_unlock(&s->lock);
         return WEFT_PENDING;
@@ -198,10 +215,11 @@ void weft__sem_drop_acquire(weft_semaphore *s, weft_wait_node *node) {
     st = node_state_locked(node);
     size_t give = 0;
     if (st == WN_QUEUED) {
-        wl_unlink(node);
+        weft__list_remove(&node->link);
         give = node->got;
     } else if (st == WN_DONE) {
         give = node->need; /* handed over but never observed: pass it on */
+        if (node->flags & SEM_NODE_EXCLUSIVE) set_flag(s, SEM_EXCLUSIVE, false);
     }
     node_set(node, WN_IDLE);
     if (give) {

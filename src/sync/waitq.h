@@ -10,9 +10,9 @@
  *   QUEUED  in the primitive's wait list; `waker` is the waiter's
  *   DONE    handed what it waited for; unlinked; the primitive no longer
  *           touches it (the hand-off took its waker)
- *   CLOSED  woken because the primitive closed; unlinked; untouched
+ *   CLOSED  woken because the primitive was shut down; unlinked; untouched
  *
- * plus the RELEASING bit: a bulk release (notify_waiters, close, barrier
+ * plus the RELEASING bit: a bulk release (notify_waiters, shutdown, barrier
  * round, broadcast send) moved the node to a list on the releaser's stack
  * and gave it its final state, but has not unlinked it and taken its waker
  * yet (it does so in batches, dropping the lock in between to wake). The
@@ -28,8 +28,10 @@
 
 #include <stddef.h>
 
+#include "util/list.h"
 #include "util/spinlock.h"
-#include "weft/sync.h"
+#include "weft/detail/wait_node.h"
+#include "weft/context.h"
 
 enum {
     WN_IDLE = 0,
@@ -47,46 +49,16 @@ static inline void node_set(weft_wait_node *n, uint32_t s) {
 }
 
 static inline void node_init(weft_wait_node *n) {
-    n->link.prev = n->link.next = NULL;
+    weft__link_clear(&n->link);
     n->waker = WEFT_WAKER_NONE;
     n->state = WN_IDLE;
     n->flags = 0;
     n->need = n->got = 0;
 }
 
-/* ---- lists ---------------------------------------------------------------- */
+/* ---- lists: weft's intrusive list (util/list.h) of wait nodes ------------- */
 
-#define node_of(l) ((weft_wait_node *)((char *)(l) - offsetof(weft_wait_node, link)))
-
-static inline void wl_init(weft_link *l) { l->prev = l->next = l; }
-static inline bool wl_empty(const weft_link *l) { return l->next == l; }
-static inline weft_wait_node *wl_front(weft_link *l) { return node_of(l->next); }
-
-static inline void wl_push_back(weft_link *l, weft_wait_node *n) {
-    n->link.prev = l->prev;
-    n->link.next = l;
-    l->prev->next = &n->link;
-    l->prev = &n->link;
-}
-
-static inline void wl_unlink(weft_wait_node *n) {
-    n->link.prev->next = n->link.next;
-    n->link.next->prev = n->link.prev;
-    n->link.prev = n->link.next = NULL;
-}
-
-/* Moves every node of `src` to the empty list `dst`; `src` becomes empty. */
-static inline void wl_move(weft_link *dst, weft_link *src) {
-    if (wl_empty(src)) {
-        wl_init(dst);
-        return;
-    }
-    dst->next = src->next;
-    dst->prev = src->prev;
-    dst->next->prev = dst;
-    dst->prev->next = dst;
-    wl_init(src);
-}
+#define node_of(l) weft__container_of(l, weft_wait_node, link)
 
 /* ---- wakers woken after unlocking ----------------------------------------- */
 
@@ -131,7 +103,7 @@ static inline void node_complete(weft_wait_node *n, uint32_t state, wake_batch *
 static inline uint32_t node_state_locked(weft_wait_node *n) {
     uint32_t s = __atomic_load_n(&n->state, __ATOMIC_RELAXED);
     if (s & WN_RELEASING) {
-        wl_unlink(n);
+        weft__list_remove(&n->link);
         s &= ~(uint32_t)WN_RELEASING;
         node_set(n, s);
     }
@@ -160,7 +132,7 @@ static inline weft_waker node_park_locked(weft_link *list, weft_wait_node *n,
     if (node_state_locked(n) == WN_QUEUED) return node_store_waker(n, cx);
     weft_waker old = weft_waker_take(&n->waker); /* left over from a re-arm */
     n->waker = weft_waker_clone(&cx->waker);
-    wl_push_back(list, n);
+    weft__list_push_back(list, &n->link);
     node_set(n, WN_QUEUED);
     return old;
 }
@@ -173,7 +145,7 @@ static inline weft_waker node_park_locked(weft_link *list, weft_wait_node *n,
 static inline void node_cancel(weft_spinlock *lock, weft_wait_node *n) {
     if (!node_unlinked(node_load(n))) {
         spin_lock(lock);
-        if (node_state_locked(n) == WN_QUEUED) wl_unlink(n);
+        if (node_state_locked(n) == WN_QUEUED) weft__list_remove(&n->link);
         node_set(n, WN_IDLE);
         spin_unlock(lock);
     }
@@ -189,6 +161,10 @@ static inline void node_cancel(weft_spinlock *lock, weft_wait_node *n) {
  */
 void weft__wait_release_all(weft_spinlock *lock, weft_link *list, uint32_t state,
                             wake_batch *wb);
+
+/* Reports a misuse of a primitive or channel ("weft: misuse: ..." on
+ * stderr) and aborts. Every build: these checks protect invariants. */
+void weft__sync_misuse(const char *fmt, ...) __attribute__((noreturn, cold, format(printf, 1, 2)));
 
 /* Drops a waker outside any lock (a no-op for the empty waker). */
 static inline void waker_release(weft_waker w) { weft_waker_drop(w); }

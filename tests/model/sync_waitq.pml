@@ -7,7 +7,7 @@
  * poll with the lock-free fast path (reading their node's state without
  * the lock); releasers that hand permits to queued waiters in FIFO order,
  * unlocking to wake after each completed waiter (a wake batch of one, the
- * worst case for the flush windows); and close, which marks every queued
+ * worst case for the flush windows); and shutdown (weft_semaphore_shutdown), which marks every queued
  * node CLOSED|RELEASING, moves them to a list of its own and unlinks them
  * one by one with the lock dropped in between, while their owners may
  * settle (unlink) them themselves.
