@@ -119,7 +119,7 @@ long weft_broadcast_send(weft_broadcast_tx *tx, const void *msg) {
     }
     uint64_t cap = (uint64_t)c->mask + 1;
     if (c->tail >= cap && c->tail - cap >= c->live) chan_drop(&c->v, slot(c, c->tail)); /* reused */
-    copy_elem(slot(c, c->tail), msg, c->v.elem);
+    weft__copy_value(slot(c, c->tail), msg, c->v.elem);
     c->tail++;
     long n = (long)c->receivers;
     weft__wait_release_all(&c->lock, &c->waiting, WN_IDLE, &wb);

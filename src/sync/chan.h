@@ -7,18 +7,9 @@
 #include <string.h>
 
 #include "sync/waitq.h"
+#include "util/copy.h"
 #include "weft/channel.h"
 #include "weft/sync.h"
-
-/* Copies one element; the common sizes get a fixed-size (inlined) copy. */
-static inline void copy_elem(void *dst, const void *src, size_t n) {
-    switch (n) {
-    case 4: memcpy(dst, src, 4); break;
-    case 8: memcpy(dst, src, 8); break;
-    case 16: memcpy(dst, src, 16); break;
-    default: memcpy(dst, src, n); break;
-    }
-}
 
 /* What a channel does with its messages (from weft_channel_options). */
 typedef struct chan_value {
@@ -52,7 +43,7 @@ static inline void chan_drop_ring(const chan_value *v, unsigned char *ring, size
 /* Makes a receiver's own copy of `src` in `dst`. */
 static inline void chan_clone(const chan_value *v, void *dst, const void *src) {
     if (v->clone) v->clone(dst, src);
-    else copy_elem(dst, src, v->elem);
+    else weft__copy_value(dst, src, v->elem);
 }
 
 /* Reference counts of the shared channel objects. */

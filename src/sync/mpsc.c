@@ -92,12 +92,12 @@ static inline size_t ring_free(const weft_mpsc *c) { return c->cap - c->len - c-
 static inline void ring_push(weft_mpsc *c, const void *msg) {
     size_t i = c->head + c->len;
     if (i >= c->cap) i -= c->cap;
-    copy_elem(c->buf + i * c->v.elem, msg, c->v.elem);
+    weft__copy_value(c->buf + i * c->v.elem, msg, c->v.elem);
     __atomic_store_n(&c->len, c->len + 1, __ATOMIC_RELAXED);
 }
 
 static inline void ring_pop(weft_mpsc *c, void *out) {
-    copy_elem(out, c->buf + c->head * c->v.elem, c->v.elem);
+    weft__copy_value(out, c->buf + c->head * c->v.elem, c->v.elem);
     size_t h = c->head + 1;
     c->head = h == c->cap ? 0 : h;
     __atomic_store_n(&c->len, c->len - 1, __ATOMIC_RELAXED);

@@ -51,7 +51,7 @@ int weft_oneshot_send(weft_oneshot_tx *tx, const void *msg) {
     int rc = 0;
     spin_lock(&o->lock);
     if (o->rx_open && !o->has_value) {
-        copy_elem(o->value, msg, o->v.elem);
+        weft__copy_value(o->value, msg, o->v.elem);
         __atomic_store_n(&o->has_value, 1, __ATOMIC_RELAXED);
         w = weft_waker_take(&o->rx_waker);
     } else {
@@ -97,7 +97,7 @@ bool weft_oneshot_tx_is_closed(weft_oneshot_tx *tx) {
 /* Takes the value (lock held): 0, -EAGAIN, -WEFT_ECLOSED. */
 static int take_locked(weft_oneshot *o, void *out) {
     if (o->has_value && !o->taken) {
-        copy_elem(out, o->value, o->v.elem);
+        weft__copy_value(out, o->value, o->v.elem);
         o->taken = 1;
         return 0;
     }

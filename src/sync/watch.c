@@ -91,7 +91,7 @@ int weft_watch_send(weft_watch_tx *tx, const void *value) {
         return -WEFT_ECLOSED;
     }
     chan_drop(&c->v, c->value);
-    copy_elem(c->value, value, c->v.elem);
+    weft__copy_value(c->value, value, c->v.elem);
     publish_and_unlock(c);
     return 0;
 }
@@ -100,9 +100,9 @@ int weft_watch_send_replace(weft_watch_tx *tx, const void *value, void *old) {
     if (!tx) return -WEFT_ECLOSED;
     weft_watch *c = WT(tx);
     spin_lock(&c->lock);
-    if (old) copy_elem(old, c->value, c->v.elem); /* moved out: the caller's */
+    if (old) weft__copy_value(old, c->value, c->v.elem); /* moved out: the caller's */
     else chan_drop(&c->v, c->value);
-    copy_elem(c->value, value, c->v.elem);
+    weft__copy_value(c->value, value, c->v.elem);
     publish_and_unlock(c);
     return 0;
 }
