@@ -2,7 +2,9 @@
  * The task state machine of src/task/state.c, checked by spin for every
  * interleaving of its actors: the scheduler that polls the task (Runner),
  * a holder of cloned wakers (Waker), the join handle (Handle: poll, abort,
- * drop) and runtime shutdown (Shutdown). Each `atomic` block is one CAS of
+ * take back its published waker when a join wait is dropped, drop), an
+ * abort handle (AbortHandle: a reference taken while the join handle is
+ * live, an abort, a drop) and runtime shutdown (Shutdown). Each `atomic` block is one CAS of
  * the C code, and carries the same name as the C function.
  *
  * Checked: the reference count never underflows and the task is freed
@@ -15,11 +17,13 @@
  * memory is freed).
  *
  * Configurations (make check runs all): -DSHUTDOWN adds the shutdown actor;
- * -DABORT lets the handle abort.
+ * -DABORT lets the handle abort; -DABORT_HANDLE adds the abort handle.
  * spin-config:
  * spin-config: -DABORT
  * spin-config: -DSHUTDOWN
  * spin-config: -DABORT -DSHUTDOWN
+ * spin-config: -DABORT_HANDLE
+ * spin-config: -DABORT_HANDLE -DSHUTDOWN
  */
 
 #define RUNNING        1
@@ -52,6 +56,8 @@ bool owned_listed = true;   /* in the runtime's owned-task list */
 bool output_read = false;
 bool handle_done = false;
 bool runner_done = false;
+bool ah_taken = false;      /* the abort handle holds its reference */
+bool ah_done = false;       /* ... and has dropped it (or was never taken) */
 
 inline dealloc() {
     assert(!freed);
@@ -245,6 +251,20 @@ proctype Handle() {
             done = true
         :: else -> skip
         fi
+    :: !done ->   /* a join wait dropped: take the published waker back (unset_join_waker) */
+        atomic {
+            if
+            :: has(state, JOIN_WAKER) && !has(state, COMPLETE) -> state = state - JOIN_WAKER; prev = 1
+            :: else -> prev = 0
+            fi }
+        if
+        :: prev == 1 -> assert(!freed && slot_full); slot_full = false
+        :: else -> skip
+        fi
+#ifdef ABORT_HANDLE
+    :: !done && !ah_taken ->   /* weft_abort_handle_init: a reference, under ours */
+        atomic { assert(!freed && refs(state) >= 1); state = state + REF_ONE; ah_taken = true }
+#endif
 #ifdef ABORT
     :: !done ->   /* abort: transition_to_notified_and_cancel */
         atomic {
@@ -303,6 +323,31 @@ proctype Handle() {
     handle_done = true
 }
 
+#ifdef ABORT_HANDLE
+proctype AbortHandle() {
+    do
+    :: handle_done && !ah_taken -> break       /* never taken */
+    :: ah_taken ->
+        if
+        :: atomic { /* weft_abort_handle_abort: transition_to_notified_and_cancel */
+            assert(!freed);
+            if
+            :: has(state, CANCELLED) || has(state, COMPLETE) -> skip
+            :: !has(state, CANCELLED) && !has(state, COMPLETE) && (has(state, RUNNING) || has(state, NOTIFIED)) ->
+                state = state | CANCELLED
+            :: !has(state, CANCELLED) && !has(state, COMPLETE) && !has(state, RUNNING) && !has(state, NOTIFIED) ->
+                state = (state | CANCELLED | NOTIFIED) + REF_ONE;
+                queued++
+            fi }
+        :: skip
+        fi;
+        atomic { ref_dec_maybe_free() }        /* weft_abort_handle_destroy */
+        break
+    od;
+    ah_done = true
+}
+#endif
+
 #ifdef SHUTDOWN
 proctype Shutdown() {
     bool own, listed;
@@ -333,6 +378,11 @@ init {
         run Runner();
         run Waker();
         run Handle();
+#ifdef ABORT_HANDLE
+        run AbortHandle();
+#else
+        ah_done = true;
+#endif
 #ifdef SHUTDOWN
         run Shutdown();
 #endif
@@ -343,7 +393,7 @@ init {
     assert(!wake_pending || future_done || future_dropped);  /* no lost wake-up */
     assert(wakers == 0 || !freed);
     if
-    :: wakers == 0 && handle_done && (future_done || future_dropped) ->
+    :: wakers == 0 && handle_done && ah_done && (future_done || future_dropped) ->
         assert(freed);                                        /* nothing leaks */
         assert(!slot_full)
     :: else -> skip
