@@ -150,7 +150,11 @@ static bool grow_locked(weft_mpsc *c) {
 /* Pushes a message (lock held; there is room or the ring is unbounded).
  * Returns 0 or -ENOMEM; takes the receiver's waker into *wake. */
 static inline int push_locked(weft_mpsc *c, const void *msg, weft_waker *wake) {
-    if (!c->bounded && c->len == c->cap && !grow_locked(c)) return -ENOMEM;
+    if (!c->bounded && c->len == c->cap) {
+        if (!grow_locked(c)) return -ENOMEM;
+        /* The lock was released while growing: the receiver may be gone. */
+        if (c->rx_closed) return -WEFT_ECLOSED;
+    }
     ring_push(c, msg);
     *wake = weft_waker_take(&c->rx_waker);
     return 0;
@@ -352,8 +356,9 @@ static int permit_finish(weft_mpsc_permit *permit, const void *msg) {
     spin_lock(&c->lock);
     /* The slot stays reserved while an unbounded ring grows (the lock is
      * dropped meanwhile), so the receiver cannot see the channel closed
-     * with this message still to come. */
-    if (msg && c->rx_alive && (c->bounded || c->len < c->cap || grow_locked(c))) {
+     * with this message still to come; it may be dropped meanwhile, hence
+     * rx_alive again after the growth. */
+    if (msg && c->rx_alive && (c->bounded || c->len < c->cap || grow_locked(c)) && c->rx_alive) {
         ring_push(c, msg);
         wb_push(&wb, weft_waker_take(&c->rx_waker));
         c->reserved--;
