@@ -61,33 +61,38 @@ static size_t free_list(weft_io_reg *r) {
     return n;
 }
 
+/* Wakers taken from live registrations at shutdown, woken per batch with
+ * the lock released (no allocation: shutdown must work out of memory). */
+#define SHUTDOWN_BATCH 64
+
 void weft__driver_shutdown(weft_driver *d) {
     if (!d->backend) return;
     pthread_mutex_lock(&d->reg_lock);
-    d->shut_down = true;
-    size_t n = atomic_load_explicit(&d->registrations, memory_order_relaxed);
-    weft_waker *wakers = n ? malloc(2 * n * sizeof *wakers) : NULL;
-    size_t nw = 0;
-    weft_runtime *rt = NULL;
+    d->shut_down = true; /* no registration is added from now on */
     /* Live registrations belong to objects that will close them later;
      * they are unlisted now and freed by that close. */
-    for (weft_io_reg *r = d->live; r; r = r->next) {
-        r->listed = false;
-        atomic_fetch_or_explicit(&r->state, REG_SHUTDOWN, memory_order_seq_cst);
-        d->backend->del(d, r);
-        weft__reg_lock(r);
-        weft_waker a = weft_waker_take(&r->reader), b = weft_waker_take(&r->writer);
-        weft__reg_unlock(r);
-        if (wakers && nw + 2 <= 2 * n) {
-            wakers[nw++] = a;
-            wakers[nw++] = b;
-        } else {
-            weft_waker_drop(a);
-            weft_waker_drop(b);
+    for (;;) {
+        weft_waker wakers[SHUTDOWN_BATCH];
+        size_t nw = 0;
+        while (d->live && nw + 2 <= SHUTDOWN_BATCH) {
+            weft_io_reg *r = d->live;
+            d->live = r->next;
+            if (d->live) d->live->prev = NULL;
+            r->listed = false;
+            atomic_fetch_sub_explicit(&d->registrations, 1, memory_order_relaxed);
+            atomic_fetch_or_explicit(&r->state, REG_SHUTDOWN, memory_order_seq_cst);
+            d->backend->del(d, r);
+            weft__reg_lock(r);
+            wakers[nw++] = weft_waker_take(&r->reader);
+            wakers[nw++] = weft_waker_take(&r->writer);
+            weft__reg_unlock(r);
         }
+        if (nw == 0) break;
+        pthread_mutex_unlock(&d->reg_lock);
+        for (size_t i = 0; i < nw; i++) weft_waker_wake(wakers[i]);
+        pthread_mutex_lock(&d->reg_lock);
     }
-    d->live = NULL;
-    atomic_store_explicit(&d->registrations, 0, memory_order_relaxed);
+    weft_runtime *rt = NULL;
     weft_io_reg *pending = d->pending;
     if (pending) rt = pending->rt;
     d->pending = NULL;
@@ -98,8 +103,6 @@ void weft__driver_shutdown(weft_driver *d) {
     d->cache_len = 0;
     d->backend->shutdown(d);
     pthread_mutex_unlock(&d->reg_lock);
-    for (size_t i = 0; i < nw; i++) weft_waker_wake(wakers[i]);
-    free(wakers);
     /* Not the last references: the runtime's user handle is still held. */
     while (unrefs--) weft__runtime_unref(rt);
 }

@@ -22,6 +22,9 @@
 #include "io/driver.h"
 #include "io/registration.h"
 
+/* How soon a wait that could not grow its set looks again. */
+#define RETRY_MS 10
+
 #ifndef POLLRDHUP
 #define POLLRDHUP 0
 #endif
@@ -44,12 +47,23 @@ static int set_flags(int fd) {
     return 0;
 }
 
+static bool grow_set(poll_impl *p, size_t want);
+
 static int poll_init(weft_driver *d) {
     poll_impl *p = calloc(1, sizeof *p);
     if (!p) return -ENOMEM;
     atomic_init(&p->waiting, 0);
+    /* The set always has room for the wakeup pipe: a wait that could not
+     * allocate it would sleep deaf to unparks. */
+    if (!grow_set(p, 1)) {
+        free(p->fds);
+        free(p);
+        return -ENOMEM;
+    }
     if (pipe(d->wake_fd) < 0) {
         int err = -errno;
+        free(p->fds);
+        free(p->owners);
         free(p);
         return err;
     }
@@ -59,6 +73,8 @@ static int poll_init(weft_driver *d) {
         close(d->wake_fd[0]);
         close(d->wake_fd[1]);
         d->wake_fd[0] = d->wake_fd[1] = -1;
+        free(p->fds);
+        free(p->owners);
         free(p);
         return err;
     }
@@ -121,7 +137,9 @@ static int poll_wait(weft_driver *d, int timeout_ms) {
     /* Announce the wait before reading the waiter bits: a task that sets its
      * bit after we read it sees `waiting` and writes to the pipe. */
     atomic_store_explicit(&p->waiting, 1, memory_order_seq_cst);
-    grow_set(p, p->n + 1);
+    /* Out of memory, the registrations that do not fit are looked at again
+     * soon instead of never. */
+    if (!grow_set(p, p->n + 1) && (timeout_ms < 0 || timeout_ms > RETRY_MS)) timeout_ms = RETRY_MS;
     for (size_t i = 0; i < p->n && n < p->fds_cap; i++) {
         weft_io_reg *r = p->regs[i];
         uint64_t w = weft__io_state(r);
