@@ -78,6 +78,7 @@ int weft_broadcast_create(size_t elem_size, size_t capacity, const weft_channel_
         *rx = weft_broadcast_subscribe(*tx);
         if (!*rx) {
             free(c);
+            *tx = NULL;
             return -ENOMEM;
         }
     }

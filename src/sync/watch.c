@@ -66,6 +66,7 @@ int weft_watch_create(size_t elem_size, const void *initial, const weft_channel_
         *rx = new_rx(c, NULL);
         if (!*rx) {
             free(c);
+            *tx = NULL;
             return -ENOMEM;
         }
     }
