@@ -194,7 +194,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     weft_async_fd sig;
-    err = weft_async_fd_open(&sig, rt, sfd);
+    err = weft_async_fd_adopt(&sig, rt, sfd);
     if (err) {
         fprintf(stderr, "echo_server: signalfd: %s\n", weft_strerror(err));
         return 1;
