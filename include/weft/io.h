@@ -20,6 +20,9 @@
  *  - poll_write(buf, len) reads `buf` only during the call. WEFT_READY with
  *    *res = bytes accepted (> 0 when len > 0) or -errno; or WEFT_PENDING,
  *    having accepted nothing.
+ *  - A zero-length read or write moves nothing and answers at once whether
+ *    the stream is usable: 0, or -EBADF for an empty stream (buffered
+ *    streams probe the stream under them this way).
  *  - Hence every read and write future here is cancel-safe: dropping one
  *    that is pending loses no data and leaves the stream usable. (read_exact,
  *    write_all and copy make several calls; dropping them loses nothing
@@ -136,15 +139,18 @@ static inline weft_poll weft_stream_poll_read(weft_stream *s, weft_context *cx, 
                                               size_t len, ssize_t *res) {
     return s->vt->poll_read(s, cx, buf, len, res);
 }
-/** Calls the stream's poll_write. */
+/** Calls the stream's poll_write. Runtime thread; see the contract above. */
 static inline weft_poll weft_stream_poll_write(weft_stream *s, weft_context *cx, const void *buf,
                                                size_t len, ssize_t *res) {
     return s->vt->poll_write(s, cx, buf, len, res);
 }
-/** Calls the stream's poll_readv (or poll_read on the first non-empty buffer). */
+/** Calls the stream's poll_readv (or poll_read on the first non-empty
+ *  buffer); -EINVAL for a NULL stream, -EBADF for one with no vtable.
+ *  Runtime thread. */
 WEFT_API weft_poll weft_stream_poll_readv(weft_stream *s, weft_context *cx, const struct iovec *iov,
                                           int iovcnt, ssize_t *res);
-/** Calls the stream's poll_writev (or poll_write on the first non-empty buffer). */
+/** Calls the stream's poll_writev (or poll_write on the first non-empty
+ *  buffer), with the same checks. Runtime thread. */
 WEFT_API weft_poll weft_stream_poll_writev(weft_stream *s, weft_context *cx,
                                            const struct iovec *iov, int iovcnt, ssize_t *res);
 
@@ -180,7 +186,8 @@ typedef struct weft_readv {
     ssize_t result; /**< output: bytes, 0 at EOF, or -errno */
 } weft_readv;
 
-/** Initialises a scatter read. Returns `&f->base`. Cancel-safe. */
+/** Initialises a scatter read (no work). Returns `&f->base`. Cancel-safe.
+ *  Any thread; poll it on a runtime thread. */
 WEFT_API weft_future *weft_readv_init(weft_readv *f, weft_stream *s, const struct iovec *iov,
                                       int iovcnt);
 
@@ -199,7 +206,7 @@ typedef struct weft_read_exact {
     int result;     /**< output */
 } weft_read_exact;
 
-/** Initialises a read_exact. Returns `&f->base`. */
+/** Initialises a read_exact (no work). Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_read_exact_init(weft_read_exact *f, weft_stream *s, void *buf,
                                            size_t len);
 
@@ -216,7 +223,7 @@ typedef struct weft_write {
     ssize_t result; /**< output */
 } weft_write;
 
-/** Initialises a write. Returns `&f->base`. */
+/** Initialises a write (no work). Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_write_init(weft_write *f, weft_stream *s, const void *buf, size_t len);
 
 /** Gather write: like weft_write over `iov` (which must outlive the future). */
@@ -228,7 +235,8 @@ typedef struct weft_writev {
     ssize_t result; /**< output: bytes written or -errno */
 } weft_writev;
 
-/** Initialises a gather write. Returns `&f->base`. Cancel-safe. */
+/** Initialises a gather write (no work). Returns `&f->base`. Cancel-safe.
+ *  Any thread. */
 WEFT_API weft_future *weft_writev_init(weft_writev *f, weft_stream *s, const struct iovec *iov,
                                        int iovcnt);
 
@@ -245,7 +253,7 @@ typedef struct weft_write_all {
     int result;    /**< output */
 } weft_write_all;
 
-/** Initialises a write_all. Returns `&f->base`. */
+/** Initialises a write_all (no work). Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_write_all_init(weft_write_all *f, weft_stream *s, const void *buf,
                                           size_t len);
 
@@ -257,10 +265,11 @@ typedef struct weft_flush {
     int result; /**< output */
 } weft_flush;
 
-/** Initialises a flush (pushes buffered bytes to the OS). Returns `&f->base`. */
+/** Initialises a flush (pushes buffered bytes to the OS; no work yet).
+ *  Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_flush_init(weft_flush *f, weft_stream *s);
 /** Initialises a shutdown: flush, then close the write direction (the peer
- *  reads EOF; reading still works). Returns `&f->base`. */
+ *  reads EOF; reading still works). Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_shutdown_init(weft_flush *f, weft_stream *s);
 
 /**
@@ -283,7 +292,7 @@ typedef struct weft_copy {
 /**
  * Initialises a copy through `buf` of `cap` bytes, or, if `buf` is NULL, an
  * 8 KiB buffer allocated at the first poll and freed when the copy ends or
- * is dropped (-ENOMEM if that fails). Returns `&f->base`.
+ * is dropped (-ENOMEM if that fails). Returns `&f->base`. Any thread.
  */
 WEFT_API weft_future *weft_copy_init(weft_copy *f, weft_stream *r, weft_stream *w, void *buf,
                                      size_t cap);
@@ -348,6 +357,7 @@ WEFT_API weft_future *weft_read_until_init(weft_read_until *f, weft_bufreader *b
 /**
  * Initialises a read_line: read_until '\n' storing at most cap-1 bytes and a
  * terminating NUL (`result` excludes the NUL; the '\n' is kept). cap >= 2.
+ * Returns `&f->base`. Cancel-safe, as read_until. Any thread.
  */
 WEFT_API weft_future *weft_read_line_init(weft_read_until *f, weft_bufreader *b, char *out,
                                           size_t cap);

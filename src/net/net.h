@@ -61,6 +61,8 @@ extern _Atomic uint64_t weft__offload_count;
  */
 int weft__resolve_sync(const weft__hostport *hp, int family, int socktype, bool passive,
                        weft_sockaddr *out, size_t cap);
+/* getaddrinfo's answer `rc` (EAI_*; errno for EAI_SYSTEM) as weft's error. */
+int weft__gai_error(int rc, int sys_errno);
 /* The same for text: -EINVAL when malformed. */
 int weft__resolve_text(const char *text, int family, int socktype, bool passive,
                        weft_sockaddr *out, size_t cap);

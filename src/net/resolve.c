@@ -31,7 +31,7 @@ int weft__offload(weft_runtime *rt, void *(*fn)(void *arg), void (*cancel)(void 
 /* ---- getaddrinfo ----------------------------------------------------------- */
 
 /* getaddrinfo's EAI_* answers as weft's codes. */
-static int map_gai(int rc, int sys_errno) {
+int weft__gai_error(int rc, int sys_errno) {
     switch (rc) {
     case EAI_NONAME: return -WEFT_ENOTFOUND;
 #ifdef EAI_NODATA
@@ -75,7 +75,7 @@ int weft__resolve_sync(const weft__hostport *hp, int family, int socktype, bool 
     }
     errno = 0;
     int rc = getaddrinfo(hp->host, service, &hints, &res);
-    if (rc != 0) return map_gai(rc, errno);
+    if (rc != 0) return weft__gai_error(rc, errno);
     int n = 0;
     for (struct addrinfo *ai = res; ai && (size_t)n < cap; ai = ai->ai_next) {
         if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
