@@ -13,7 +13,7 @@
 
 #define ACCEPTORS 8
 #define RECEIVERS 16
-#define DEFAULT_ROUNDS 150
+#define DEFAULT_ROUNDS 1000
 #define ROUND_LIMIT_MS 20000 /* a round that takes this long lost a wake-up */
 
 static unsigned env_uint(const char *name, unsigned dflt) {

@@ -153,6 +153,4 @@ int weft__peer_addr(int fd, weft_sockaddr *out);
 int weft__setsockopt_int(int fd, int level, int name, int value);
 int weft__getsockopt_int(int fd, int level, int name, int *value);
 
-static inline int weft__io_fd(const weft_io_handle *io) { return weft__handle_fd(io); }
-
 #endif
