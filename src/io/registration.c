@@ -29,6 +29,10 @@
  *  - A task clears readiness after EAGAIN only if the tick is the one it
  *    saw before the system call: an event delivered in between advanced
  *    the tick, and the clear is skipped.
+ *  - Close and driver shutdown set their bit (REG_CLOSED, REG_SHUTDOWN)
+ *    before they take the lock to wake every slot and node; a task that
+ *    takes the lock after them finds the bit in its OR's result and does
+ *    not queue, so nobody sleeps on a closed registration.
  *
  * Waking every node of a direction is bounded: the driver moves exactly
  * the nodes queued when it takes the lock to a private list, then wakes
