@@ -27,6 +27,19 @@ static inline __attribute__((unused)) int fd_count(void) {
     return n - 1;
 }
 
+/* Waits (up to 10 s) for the descriptor count to come back to `want` and
+ * returns the count then. A runtime whose blocking pool ran a job can be
+ * freed — its wakeup descriptors closed — by the pool thread's last
+ * reference, just after weft_runtime_destroy returns. */
+static inline __attribute__((unused)) int fd_count_settled(int want) {
+    int n = fd_count();
+    for (int i = 0; i < 1000 && n != want; i++) {
+        usleep(10000);
+        n = fd_count();
+    }
+    return n;
+}
+
 /* The backend the environment selects ("epoll" or "poll"). */
 static inline __attribute__((unused)) const char *backend_name(weft_runtime *rt) {
     return weft__runtime_driver(rt)->backend->name;

@@ -143,14 +143,14 @@ static void test_register_fails_in_every_opening_verb(void **state) {
         /* Adopting a descriptor: it is not closed on failure (documented). */
         int sv[2];
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-        weft_tcp_stream ts;
+        weft_unix_stream us;
         want = arm_register_fault(errs[i]);
-        assert_int_equal(weft_tcp_stream_from_fd(&ts, rt, sv[0]), want);
+        assert_int_equal(weft_unix_stream_adopt(&us, rt, sv[0]), want);
         disarm_register_fault();
         assert_true(fd_is_open(sv[0]));
         weft_async_fd af;
         want = arm_register_fault(errs[i]);
-        assert_int_equal(weft_async_fd_open(&af, rt, sv[1]), want);
+        assert_int_equal(weft_async_fd_adopt(&af, rt, sv[1]), want);
         disarm_register_fault();
         assert_true(fd_is_open(sv[1]));
         close(sv[0]);

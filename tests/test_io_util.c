@@ -69,7 +69,7 @@ WEFT_ASYNC(lines_case, NULL) {
     assert_string_equal(self->line, "il");
     WEFT_AWAIT(weft_read_line_init(&self->ru, &self->br, self->line, sizeof self->line));
     assert_int_equal(self->ru.result, 0);
-    weft_bufreader_free(&self->br);
+    weft_bufreader_destroy(&self->br);
     weft_unix_stream_close(&self->b);
     WEFT_END();
 }
@@ -179,7 +179,7 @@ WEFT_ASYNC(writer_case, NULL) {
     sink_start(&self->sk);
     self->sk.s = self->d;
     self->h = WEFT_SPAWN(cx->runtime, &self->sk, got, &self->got);
-    weft_bufwriter_free(&self->bw);
+    weft_bufwriter_destroy(&self->bw);
     assert_int_equal(weft_bufwriter_init(&self->bw, &self->c.stream, NULL, 4096), 0);
     feeder_start(&self->fd);
     self->fd.s = self->a;
@@ -193,7 +193,7 @@ WEFT_ASYNC(writer_case, NULL) {
     weft_unix_stream_close(&self->c); /* EOF for the sink */
     WEFT_AWAIT(&self->h.base);
     assert_int_equal(self->got, COPY_BYTES);
-    weft_bufwriter_free(&self->bw);
+    weft_bufwriter_destroy(&self->bw);
     weft_unix_stream_close(&self->b);
     WEFT_END();
 }
@@ -242,7 +242,7 @@ WEFT_ASYNC(split_generic, NULL) {
     assert_null(self->srd.core);
     weft_split_half_close(&self->srd);
     weft_split_half_close(&self->swr);
-    weft_bufreader_free(&self->br);
+    weft_bufreader_destroy(&self->br);
     weft_unix_stream_close(&self->a);
     weft_unix_stream_close(&self->b);
     WEFT_END();
@@ -272,15 +272,27 @@ WEFT_ASYNC(afd_case, NULL) {
     {
         int efd = eventfd(0, 0);
         assert_true(efd >= 0);
-        assert_int_equal(weft_async_fd_open(&self->a, cx->runtime, efd), 0);
+        assert_int_equal(weft_async_fd_adopt(&self->a, cx->runtime, efd), 0);
     }
     /* Readiness starts optimistic: try, get EAGAIN, clear, then wait. */
     WEFT_AWAIT(weft_async_fd_ready_init(&self->r, &self->a, WEFT_INTEREST_READ));
     assert_int_equal(self->r.result, 0);
     assert_true(read(weft_async_fd_fd(&self->a), &self->v, 8) < 0 && errno == EAGAIN);
     weft_async_fd_clear_ready(&self->a, &self->r.ready);
-    WEFT_AWAIT(weft_timeout_init(&self->t, weft_async_fd_ready_init(&self->r, &self->a, WEFT_INTEREST_READ), 20));
-    assert_int_equal(self->t.result, -ETIMEDOUT);
+    /* With nothing to read the wait ends by the time limit. Readiness may
+     * be reported spuriously (an event that came between the try and the
+     * clear keeps the bits, by design): then the read still says EAGAIN,
+     * and clearing again leads to a real wait. What is promised: no data is
+     * invented, and the waits do not spin. */
+    for (self->n = 0;; self->n++) {
+        assert_true(self->n < 100);
+        WEFT_AWAIT(weft_timeout_init(&self->t, weft_async_fd_ready_init(&self->r, &self->a, WEFT_INTEREST_READ), 20));
+        if (self->t.result == -ETIMEDOUT) break;
+        assert_int_equal(self->t.result, 0);
+        assert_int_equal(self->r.result, 0);
+        assert_true(read(weft_async_fd_fd(&self->a), &self->v, 8) < 0 && errno == EAGAIN);
+        weft_async_fd_clear_ready(&self->a, &self->r.ready);
+    }
     /* Writable right away. */
     WEFT_AWAIT(weft_async_fd_ready_init(&self->r, &self->a, WEFT_INTEREST_WRITE));
     assert_true(self->r.ready.ready & WEFT_IO_WRITABLE);
@@ -305,13 +317,13 @@ static void test_async_fd(void **state) {
     assert_int_equal(pipe(p), 0);
     weft_runtime *rt = rt_new();
     weft_async_fd a;
-    assert_int_equal(weft_async_fd_open(&a, rt, p[0]), 0);
-    assert_int_equal(weft_async_fd_release(&a), p[0]); /* still open, ours again */
+    assert_int_equal(weft_async_fd_adopt(&a, rt, p[0]), 0);
+    assert_int_equal(weft_async_fd_into_fd(&a), p[0]); /* still open, ours again */
     assert_int_equal(close(p[0]), 0);
     close(p[1]);
     /* A regular file cannot be watched. */
     int f = open("/proc/self/stat", O_RDONLY);
-    int err = weft_async_fd_open(&a, rt, f);
+    int err = weft_async_fd_adopt(&a, rt, f);
     assert_true(err == -EPERM || err == 0); /* poll(2) accepts anything */
     if (err == 0) weft_async_fd_close(&a);
     else close(f);

@@ -131,8 +131,8 @@ WEFT_ASYNC(resolve_case, NULL) {
      * the thread finishes on its own and frees the request). */
     WEFT_AWAIT(weft_timeout_init(&self->t, weft_resolve_init(&self->r, "weft-no-such-host.invalid:80", self->out, 8), 5000));
     self->unknown_result = self->t.result ? self->t.result : self->r.result;
-    assert_true(self->unknown_result == -ENOENT || self->unknown_result == -EAGAIN ||
-                self->unknown_result == -ETIMEDOUT);
+    assert_true(self->unknown_result == -WEFT_ENOTFOUND ||
+                self->unknown_result == -WEFT_ERESOLVER_AGAIN || self->unknown_result == -ETIMEDOUT);
     WEFT_END();
 }
 

@@ -573,6 +573,9 @@ typedef struct connect_errors {
 static const char *malformed[] = {
     "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "::1:80", "[::1", "[::1]80",
     "[::1]:", "", ":80", "1.2.3.4:8x", "exa mple.com:80", "[localhost]:80", "127.0.0.1:80:80",
+    /* numeric-looking hosts that are no dotted quad: malformed, never looked up */
+    "300.1.1.1:80", "256.1.1.1:80", "1.2.3:80", "127.1:80", "2130706433:80", "0x7f.0.0.1:80",
+    "1.2.3.4.5:80", "localhost:0x10", "localhost:99999",
 };
 
 WEFT_ASYNC(connect_errors, NULL) {
@@ -586,8 +589,9 @@ WEFT_ASYNC(connect_errors, NULL) {
         assert_int_equal(registrations(cx->runtime), self->regs_before);
         assert_int_equal(fd_count(), self->fds_before);
     }
-    assert_int_equal(weft_tcp_listener_bind(&self->l, cx->runtime, "localhost:0", 0), -EINVAL);
+    assert_int_equal(weft_tcp_listener_bind(&self->l, cx->runtime, "300.1.1.1:0", 0), -EINVAL);
     assert_int_equal(weft_tcp_listener_bind(&self->l, cx->runtime, "127.0.0.1", 0), -EINVAL);
+    assert_int_equal(registrations(cx->runtime), self->regs_before);
 
     /* Refused: a port nobody listens on. */
     assert_int_equal(weft_tcp_listener_bind(&self->l, cx->runtime, "127.0.0.1:0", 1), 0);

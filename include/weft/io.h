@@ -20,6 +20,9 @@
  *  - poll_write(buf, len) reads `buf` only during the call. WEFT_READY with
  *    *res = bytes accepted (> 0 when len > 0) or -errno; or WEFT_PENDING,
  *    having accepted nothing.
+ *  - A zero-length read or write moves nothing and answers at once whether
+ *    the stream is usable: 0, or -EBADF for an empty stream (buffered
+ *    streams probe the stream under them this way).
  *  - Hence every read and write future here is cancel-safe: dropping one
  *    that is pending loses no data and leaves the stream usable. (read_exact,
  *    write_all and copy make several calls; dropping them loses nothing
@@ -28,10 +31,18 @@
  *    this contract by reading into runtime-owned buffers and copying out.
  *  - One task at a time may read a stream, and one at a time may write it
  *    (split gives each half its own waker slot). A second concurrent reader
- *    replaces the first one's waker.
+ *    replaces the first one's waker. (Futures with a struct of their own —
+ *    accept, datagram send/recv, connect, async_fd readiness — have no
+ *    such limit: any number of them may wait on one socket, and readiness
+ *    wakes all of them.)
+ *  - An operation on an empty stream (closed, given back with _into_fd,
+ *    moved into split halves, a buffered stream destroyed, a split half
+ *    closed) is ready at once with -EBADF.
  *
  * Errors are negative errno values. Every future here must be polled inside
- * a runtime (its leaf operations spend the cooperative budget).
+ * a runtime (its leaf operations spend the cooperative budget). Futures run
+ * on the thread that polls them; a stream is used by one task per
+ * direction at a time.
  */
 #ifndef WEFT_IO_H
 #define WEFT_IO_H
@@ -42,6 +53,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "detail/io.h"
 #include "future.h"
 
 #ifdef __cplusplus
@@ -49,7 +61,6 @@ extern "C" {
 #endif
 
 struct weft_runtime;
-struct weft_io_reg;
 
 /* ------------------------------------------------------------------------ */
 /* Readiness                                                                 */
@@ -81,11 +92,6 @@ typedef struct weft_io_ready {
     uint32_t ready; /**< WEFT_IO_* bits */
     uint32_t tick;
 } weft_io_ready;
-
-/** A registered descriptor, as embedded in streams and sockets. Private. */
-typedef struct weft_io_handle {
-    struct weft_io_reg *reg; /* NULL when closed / not open */
-} weft_io_handle;
 
 /* ------------------------------------------------------------------------ */
 /* The stream interface                                                      */
@@ -133,15 +139,18 @@ static inline weft_poll weft_stream_poll_read(weft_stream *s, weft_context *cx, 
                                               size_t len, ssize_t *res) {
     return s->vt->poll_read(s, cx, buf, len, res);
 }
-/** Calls the stream's poll_write. */
+/** Calls the stream's poll_write. Runtime thread; see the contract above. */
 static inline weft_poll weft_stream_poll_write(weft_stream *s, weft_context *cx, const void *buf,
                                                size_t len, ssize_t *res) {
     return s->vt->poll_write(s, cx, buf, len, res);
 }
-/** Calls the stream's poll_readv (or poll_read on the first non-empty buffer). */
+/** Calls the stream's poll_readv (or poll_read on the first non-empty
+ *  buffer); -EINVAL for a NULL stream, -EBADF for one with no vtable.
+ *  Runtime thread. */
 WEFT_API weft_poll weft_stream_poll_readv(weft_stream *s, weft_context *cx, const struct iovec *iov,
                                           int iovcnt, ssize_t *res);
-/** Calls the stream's poll_writev (or poll_write on the first non-empty buffer). */
+/** Calls the stream's poll_writev (or poll_write on the first non-empty
+ *  buffer), with the same checks. Runtime thread. */
 WEFT_API weft_poll weft_stream_poll_writev(weft_stream *s, weft_context *cx,
                                            const struct iovec *iov, int iovcnt, ssize_t *res);
 
@@ -152,7 +161,8 @@ WEFT_API weft_poll weft_stream_poll_writev(weft_stream *s, weft_context *cx,
 /**
  * Reads at most `len` bytes. Output `result`: bytes read (> 0), 0 at end of
  * stream (or when len is 0), or -errno (-ECONNRESET, -ESHUTDOWN when the
- * runtime was destroyed, ...). Cancel-safe. `polls` counts its polls.
+ * runtime was destroyed, -EBADF for an empty stream, ...). Cancel-safe.
+ * `polls` counts its polls. Polled on a runtime thread.
  */
 typedef struct weft_read {
     weft_future base;
@@ -163,7 +173,8 @@ typedef struct weft_read {
     uint32_t polls; /**< how many times it was polled (observability) */
 } weft_read;
 
-/** Initialises a read of `len` bytes into `buf` from `s`. Returns `&f->base`. */
+/** Initialises a read of `len` bytes into `buf` from `s` (no work; -EINVAL
+ *  at the first poll if `s` is NULL). Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_read_init(weft_read *f, weft_stream *s, void *buf, size_t len);
 
 /** Scatter read: like weft_read over `iov` (which must outlive the future). */
@@ -175,7 +186,8 @@ typedef struct weft_readv {
     ssize_t result; /**< output: bytes, 0 at EOF, or -errno */
 } weft_readv;
 
-/** Initialises a scatter read. Returns `&f->base`. Cancel-safe. */
+/** Initialises a scatter read (no work). Returns `&f->base`. Cancel-safe.
+ *  Any thread; poll it on a runtime thread. */
 WEFT_API weft_future *weft_readv_init(weft_readv *f, weft_stream *s, const struct iovec *iov,
                                       int iovcnt);
 
@@ -194,7 +206,7 @@ typedef struct weft_read_exact {
     int result;     /**< output */
 } weft_read_exact;
 
-/** Initialises a read_exact. Returns `&f->base`. */
+/** Initialises a read_exact (no work). Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_read_exact_init(weft_read_exact *f, weft_stream *s, void *buf,
                                            size_t len);
 
@@ -211,7 +223,7 @@ typedef struct weft_write {
     ssize_t result; /**< output */
 } weft_write;
 
-/** Initialises a write. Returns `&f->base`. */
+/** Initialises a write (no work). Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_write_init(weft_write *f, weft_stream *s, const void *buf, size_t len);
 
 /** Gather write: like weft_write over `iov` (which must outlive the future). */
@@ -223,7 +235,8 @@ typedef struct weft_writev {
     ssize_t result; /**< output: bytes written or -errno */
 } weft_writev;
 
-/** Initialises a gather write. Returns `&f->base`. Cancel-safe. */
+/** Initialises a gather write (no work). Returns `&f->base`. Cancel-safe.
+ *  Any thread. */
 WEFT_API weft_future *weft_writev_init(weft_writev *f, weft_stream *s, const struct iovec *iov,
                                        int iovcnt);
 
@@ -240,7 +253,7 @@ typedef struct weft_write_all {
     int result;    /**< output */
 } weft_write_all;
 
-/** Initialises a write_all. Returns `&f->base`. */
+/** Initialises a write_all (no work). Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_write_all_init(weft_write_all *f, weft_stream *s, const void *buf,
                                           size_t len);
 
@@ -252,10 +265,11 @@ typedef struct weft_flush {
     int result; /**< output */
 } weft_flush;
 
-/** Initialises a flush (pushes buffered bytes to the OS). Returns `&f->base`. */
+/** Initialises a flush (pushes buffered bytes to the OS; no work yet).
+ *  Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_flush_init(weft_flush *f, weft_stream *s);
 /** Initialises a shutdown: flush, then close the write direction (the peer
- *  reads EOF; reading still works). Returns `&f->base`. */
+ *  reads EOF; reading still works). Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_shutdown_init(weft_flush *f, weft_stream *s);
 
 /**
@@ -278,7 +292,7 @@ typedef struct weft_copy {
 /**
  * Initialises a copy through `buf` of `cap` bytes, or, if `buf` is NULL, an
  * 8 KiB buffer allocated at the first poll and freed when the copy ends or
- * is dropped (-ENOMEM if that fails). Returns `&f->base`.
+ * is dropped (-ENOMEM if that fails). Returns `&f->base`. Any thread.
  */
 WEFT_API weft_future *weft_copy_init(weft_copy *f, weft_stream *r, weft_stream *w, void *buf,
                                      size_t cap);
@@ -290,7 +304,8 @@ WEFT_API weft_future *weft_copy_init(weft_copy *f, weft_stream *r, weft_stream *
 /**
  * A buffered reader over `inner`. It is itself a weft_stream: reads come
  * from its buffer, writes go straight to `inner`. Owned by one task at a
- * time; `inner` must outlive it.
+ * time; `inner` must outlive it. After weft_bufreader_destroy every
+ * operation on it returns -EBADF.
  */
 typedef struct weft_bufreader {
     weft_stream stream;
@@ -303,12 +318,17 @@ typedef struct weft_bufreader {
 /**
  * Initialises `b` over `inner` with the buffer `buf` of `cap` bytes, or, if
  * `buf` is NULL, an allocated one of `cap` bytes (8 KiB if cap is 0).
- * Returns 0 or -ENOMEM / -EINVAL. Any thread.
+ * Returns 0 or -ENOMEM / -EINVAL (then `b` is empty). Any thread.
  */
 WEFT_API int weft_bufreader_init(weft_bufreader *b, weft_stream *inner, void *buf, size_t cap);
-/** Releases the buffer if it was allocated (buffered bytes are discarded). */
-WEFT_API void weft_bufreader_free(weft_bufreader *b);
-/** Bytes buffered and not yet read. */
+/**
+ * Releases the buffer if it was allocated (buffered bytes are discarded)
+ * and empties `b`: later operations on it return -EBADF, and destroying it
+ * again does nothing. It does not close `inner`. No future may be using
+ * it. Any thread.
+ */
+WEFT_API void weft_bufreader_destroy(weft_bufreader *b);
+/** Bytes buffered and not yet read (0 once destroyed). Any thread. */
 static inline size_t weft_bufreader_buffered(const weft_bufreader *b) { return b->end - b->pos; }
 
 /**
@@ -330,12 +350,14 @@ typedef struct weft_read_until {
     ssize_t result; /**< output */
 } weft_read_until;
 
-/** Initialises a read_until. Returns `&f->base`. */
+/** Initialises a read_until (-EBADF at the first poll if `b` is destroyed).
+ *  Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_read_until_init(weft_read_until *f, weft_bufreader *b, int delim,
                                            void *out, size_t cap);
 /**
  * Initialises a read_line: read_until '\n' storing at most cap-1 bytes and a
  * terminating NUL (`result` excludes the NUL; the '\n' is kept). cap >= 2.
+ * Returns `&f->base`. Cancel-safe, as read_until. Any thread.
  */
 WEFT_API weft_future *weft_read_line_init(weft_read_until *f, weft_bufreader *b, char *out,
                                           size_t cap);
@@ -343,8 +365,9 @@ WEFT_API weft_future *weft_read_line_init(weft_read_until *f, weft_bufreader *b,
 /**
  * A buffered writer over `inner`: small writes gather in its buffer and
  * reach `inner` when it fills, on flush, or on shutdown. It is itself a
- * weft_stream (reads go straight to `inner`). Flush before dropping it, or
- * the buffered bytes are lost.
+ * weft_stream (reads go straight to `inner`). Flush before destroying it,
+ * or the buffered bytes are lost. After weft_bufwriter_destroy every
+ * operation on it returns -EBADF.
  */
 typedef struct weft_bufwriter {
     weft_stream stream;
@@ -354,10 +377,15 @@ typedef struct weft_bufwriter {
     bool owned;
 } weft_bufwriter;
 
-/** Initialises `b` like weft_bufreader_init. Returns 0, -ENOMEM or -EINVAL. */
+/** Initialises `b` like weft_bufreader_init. Returns 0, -ENOMEM or -EINVAL. Any thread. */
 WEFT_API int weft_bufwriter_init(weft_bufwriter *b, weft_stream *inner, void *buf, size_t cap);
-/** Releases the buffer if it was allocated (unflushed bytes are discarded). */
-WEFT_API void weft_bufwriter_free(weft_bufwriter *b);
+/**
+ * Releases the buffer if it was allocated (unflushed bytes are discarded)
+ * and empties `b`: later operations on it return -EBADF, and destroying it
+ * again does nothing. It does not close `inner`. No future may be using
+ * it. Any thread.
+ */
+WEFT_API void weft_bufwriter_destroy(weft_bufwriter *b);
 
 /* ------------------------------------------------------------------------ */
 /* split                                                                     */
@@ -377,57 +405,79 @@ typedef struct weft_split_half {
  * once (each may run on any thread). Streams flagged WEFT_STREAM_SPLIT_SAFE
  * (TCP, Unix) are split without a lock or allocation; others get a small
  * shared lock held during each poll call. `s` must outlive both halves and
- * is still the owner (close it after closing both halves). Returns 0 or
- * -ENOMEM. For TCP and Unix streams, weft_tcp_stream_into_split gives owned
- * halves instead.
+ * is still the owner (close it after closing both halves). Returns 0,
+ * -ENOMEM, -EINVAL (a NULL argument) or -EBADF (a stream never opened;
+ * the halves are then empty). For TCP
+ * and Unix streams, weft_tcp_stream_into_split gives owned halves instead.
+ * Any thread.
  */
 WEFT_API int weft_stream_split(weft_stream *s, weft_split_half *rd, weft_split_half *wr);
-/** Releases a half (the lock is freed with the second half). */
+/** Releases a half (the lock is freed with the second half); operations on
+ *  it then return -EBADF, and closing it again does nothing. It does not
+ *  close the inner stream. No future may be using it. Any thread. */
 WEFT_API void weft_split_half_close(weft_split_half *h);
 
 /* ------------------------------------------------------------------------ */
 /* Registering any descriptor                                                */
 /* ------------------------------------------------------------------------ */
 
-/** A descriptor registered with a runtime's reactor (like Tokio's AsyncFd). */
+/** A descriptor registered with a runtime's reactor (like Tokio's AsyncFd).
+ *  Zero-initialised, it is empty. */
 typedef struct weft_async_fd {
     weft_io_handle io;
 } weft_async_fd;
 
 /**
- * Registers `fd` with `rt` (NULL: the runtime of the calling task), taking
- * ownership of it and making it non-blocking and close-on-exec. Its
- * readiness starts as "maybe readable and writable": try the operation
- * first and wait only when it returns EAGAIN. Returns 0, -EINVAL (no
- * runtime), -EPERM (the descriptor cannot be polled, e.g. a regular file),
- * -ENOMEM or -ESHUTDOWN. On failure `fd` is not closed. Any thread.
+ * Takes over `fd` (any pollable descriptor: pipe, eventfd, signalfd,
+ * socket, tty...) and registers it with `rt` (NULL: the runtime of the
+ * calling task), making it non-blocking and close-on-exec. Its readiness
+ * starts as "maybe readable and writable": try the operation first and
+ * wait only when it returns EAGAIN. Returns 0, -EBADF (not an open
+ * descriptor), -EINVAL (no runtime), -EPERM (the descriptor cannot be
+ * polled, e.g. a regular file), -ENOMEM or -ESHUTDOWN. On failure `fd` is
+ * not closed and its flags are as they were. Any thread.
  */
-WEFT_API int weft_async_fd_open(weft_async_fd *a, struct weft_runtime *rt, int fd);
-/** Deregisters and closes the descriptor. No future may be using it. Any thread. */
+WEFT_API int weft_async_fd_adopt(weft_async_fd *a, struct weft_runtime *rt, int fd);
+/**
+ * Deregisters and closes the descriptor; `a` is then empty (its operations
+ * return -EBADF, closing it again does nothing). A readiness future still
+ * waiting on it is woken and completes with -EBADF. Any thread, but not
+ * while another thread is polling or dropping a future on `a`.
+ */
 WEFT_API void weft_async_fd_close(weft_async_fd *a);
-/** Deregisters the descriptor and returns it, still open. */
-WEFT_API int weft_async_fd_release(weft_async_fd *a);
-/** The descriptor (valid while open). */
+/**
+ * Deregisters the descriptor and returns it, still open (and still
+ * non-blocking); `a` is then empty, as after close. -EBADF if `a` is
+ * empty. Any thread, with the same rule as weft_async_fd_close.
+ */
+WEFT_API int weft_async_fd_into_fd(weft_async_fd *a);
+/** The descriptor, or -EBADF if `a` is empty. Do not close it. Any thread. */
 WEFT_API int weft_async_fd_fd(const weft_async_fd *a);
 
 /**
- * Waits until the descriptor is ready for `interest`. Output: `result` 0 or
- * -ESHUTDOWN; `ready` the readiness seen. After the operation you then try
- * returns EAGAIN, call weft_async_fd_clear_ready(&fd, &f.ready) and wait
- * again. Cancel-safe.
+ * Waits until the descriptor is ready for `interest`. Output: `result` 0,
+ * -ESHUTDOWN (the runtime is gone) or -EBADF (`a` is empty or was closed
+ * while waiting); `ready` the readiness seen. Readiness may be spurious:
+ * after the operation you then try returns EAGAIN, call
+ * weft_async_fd_clear_ready(&fd, &f.ready) and wait again. Any number of
+ * tasks may wait on one descriptor at once; readiness wakes all of them.
+ * Cancel-safe (dropping it leaves the descriptor's waiter list).
  */
 typedef struct weft_async_fd_ready {
     weft_future base;
     weft_async_fd *fd;
     weft_interest interest;
+    weft_io_waiter wait; /* private */
     weft_io_ready ready; /**< output */
     int result;          /**< output */
 } weft_async_fd_ready;
 
-/** Initialises a readiness wait. Returns `&f->base`. */
+/** Initialises a readiness wait (no work). Returns `&f->base`. Any thread;
+ *  poll it on a runtime thread. */
 WEFT_API weft_future *weft_async_fd_ready_init(weft_async_fd_ready *f, weft_async_fd *a,
                                                weft_interest interest);
-/** Clears the readiness `r` was observed with, unless an event arrived since. Any thread. */
+/** Clears the readiness `r` was observed with, unless an event arrived
+ *  since. Does nothing on an empty `a`. Any thread. */
 WEFT_API void weft_async_fd_clear_ready(weft_async_fd *a, const weft_io_ready *r);
 
 #ifdef __cplusplus

@@ -29,26 +29,60 @@ static int buf_setup(unsigned char **out, bool *owned, void *buf, size_t *cap) {
 #define INNER(s) (((weft_bufreader *)(s))->inner) /* same offset in both types */
 _Static_assert(offsetof(weft_bufreader, inner) == offsetof(weft_bufwriter, inner), "layout");
 
+/* A destroyed buffered stream has no inner stream: every operation is
+ * -EBADF (so is one over an inner stream with no vtable). */
+#define EMPTY(s, out)                                       \
+    do {                                                    \
+        if (WEFT_UNLIKELY(!INNER(s) || !INNER(s)->vt)) {    \
+            *(out) = -EBADF;                                \
+            return WEFT_READY;                              \
+        }                                                   \
+    } while (0)
+
 static weft_poll pass_read(weft_stream *s, weft_context *cx, void *buf, size_t len, ssize_t *res) {
+    EMPTY(s, res);
     return INNER(s)->vt->poll_read(INNER(s), cx, buf, len, res);
 }
 static weft_poll pass_readv(weft_stream *s, weft_context *cx, const struct iovec *iov, int n,
                             ssize_t *res) {
+    EMPTY(s, res);
     return weft_stream_poll_readv(INNER(s), cx, iov, n, res);
 }
 static weft_poll pass_write(weft_stream *s, weft_context *cx, const void *buf, size_t len,
                             ssize_t *res) {
+    EMPTY(s, res);
     return INNER(s)->vt->poll_write(INNER(s), cx, buf, len, res);
 }
 static weft_poll pass_writev(weft_stream *s, weft_context *cx, const struct iovec *iov, int n,
                              ssize_t *res) {
+    EMPTY(s, res);
     return weft_stream_poll_writev(INNER(s), cx, iov, n, res);
 }
 static weft_poll pass_flush(weft_stream *s, weft_context *cx, int *res) {
+    EMPTY(s, res);
     return INNER(s)->vt->poll_flush(INNER(s), cx, res);
 }
 static weft_poll pass_shutdown(weft_stream *s, weft_context *cx, int *res) {
+    EMPTY(s, res);
     return INNER(s)->vt->poll_shutdown(INNER(s), cx, res);
+}
+
+/*
+ * Zero-length probes: a read or write of 0 bytes reports whether the inner
+ * stream is usable (0) or not (-EBADF for a closed one) without moving
+ * data. A buffered stream asks before it serves bytes from (or into) its
+ * own buffer, so that an operation on it fails as soon as the stream under
+ * it is closed, as if it had reached the stream.
+ */
+static inline int probe_read(weft_stream *inner, weft_context *cx) {
+    ssize_t r = 0;
+    if (inner->vt->poll_read(inner, cx, NULL, 0, &r) == WEFT_PENDING) return 0;
+    return r < 0 ? (int)r : 0;
+}
+static inline int probe_write(weft_stream *inner, weft_context *cx) {
+    ssize_t r = 0;
+    if (inner->vt->poll_write(inner, cx, NULL, 0, &r) == WEFT_PENDING) return 0;
+    return r < 0 ? (int)r : 0;
 }
 
 /* ---- buffered reader ----------------------------------------------------- */
@@ -56,6 +90,15 @@ static weft_poll pass_shutdown(weft_stream *s, weft_context *cx, int *res) {
 static weft_poll br_poll_read(weft_stream *s, weft_context *cx, void *buf, size_t len,
                               ssize_t *res) {
     weft_bufreader *b = (weft_bufreader *)s;
+    EMPTY(s, res);
+    if (len == 0) return b->inner->vt->poll_read(b->inner, cx, buf, 0, res); /* a probe */
+    if (b->pos != b->end) {
+        int err = probe_read(b->inner, cx);
+        if (err) {
+            *res = err;
+            return WEFT_READY;
+        }
+    }
     if (b->pos == b->end) {
         /* Empty buffer and a large read: skip the copy. */
         if (len >= b->cap) return b->inner->vt->poll_read(b->inner, cx, buf, len, res);
@@ -89,7 +132,9 @@ static const weft_stream_vtable bufreader_vtable = {
 };
 
 int weft_bufreader_init(weft_bufreader *b, weft_stream *inner, void *buf, size_t cap) {
+    if (!b) return -EINVAL;
     memset(b, 0, sizeof *b);
+    b->stream.vt = &bufreader_vtable; /* an empty reader answers -EBADF */
     if (!inner) return -EINVAL;
     int err = buf_setup(&b->buf, &b->owned, buf, &cap);
     if (err) return err;
@@ -99,11 +144,13 @@ int weft_bufreader_init(weft_bufreader *b, weft_stream *inner, void *buf, size_t
     return 0;
 }
 
-void weft_bufreader_free(weft_bufreader *b) {
+void weft_bufreader_destroy(weft_bufreader *b) {
+    if (!b) return;
     if (b->owned) free(b->buf);
     b->buf = NULL;
     b->owned = false;
-    b->pos = b->end = 0;
+    b->inner = NULL;
+    b->cap = b->pos = b->end = 0;
 }
 
 /* ---- read_until / read_line ---------------------------------------------- */
@@ -122,6 +169,18 @@ static weft_poll take_out(weft_read_until *f, size_t n, bool found) {
 static weft_poll read_until_poll(weft_future *fut, weft_context *cx) {
     weft_read_until *f = (weft_read_until *)fut;
     weft_bufreader *b = f->b;
+    if (WEFT_UNLIKELY(!b || !b->inner || !b->inner->vt || !f->out || f->cap == 0)) {
+        f->found = false;
+        f->result = (!b || !f->out || f->cap == 0) ? -EINVAL : -EBADF;
+        return WEFT_READY;
+    }
+    int err = probe_read(b->inner, cx);
+    if (err) {
+        f->found = false;
+        f->result = err; /* buffered bytes stay */
+        if (f->nul) f->out[0] = 0;
+        return WEFT_READY;
+    }
     size_t limit = f->nul ? f->cap - 1 : f->cap;
     if (limit > b->cap) limit = b->cap;
     for (;;) {
@@ -198,6 +257,8 @@ static weft_poll bw_drain(weft_bufwriter *b, weft_context *cx, ssize_t *err) {
 static weft_poll bw_poll_write(weft_stream *s, weft_context *cx, const void *buf, size_t len,
                                ssize_t *res) {
     weft_bufwriter *b = (weft_bufwriter *)s;
+    EMPTY(s, res);
+    if (len == 0) return b->inner->vt->poll_write(b->inner, cx, buf, 0, res); /* a probe */
     if (b->len + len > b->cap) {
         ssize_t err;
         if (bw_drain(b, cx, &err) == WEFT_PENDING) return WEFT_PENDING;
@@ -207,6 +268,11 @@ static weft_poll bw_poll_write(weft_stream *s, weft_context *cx, const void *buf
         }
     }
     if (len >= b->cap) return b->inner->vt->poll_write(b->inner, cx, buf, len, res);
+    int err = probe_write(b->inner, cx);
+    if (err) {
+        *res = err;
+        return WEFT_READY;
+    }
     memcpy(b->buf + b->len, buf, len);
     b->len += len;
     *res = (ssize_t)len;
@@ -215,6 +281,7 @@ static weft_poll bw_poll_write(weft_stream *s, weft_context *cx, const void *buf
 
 static weft_poll bw_poll_flush(weft_stream *s, weft_context *cx, int *res) {
     weft_bufwriter *b = (weft_bufwriter *)s;
+    EMPTY(s, res);
     ssize_t err;
     if (bw_drain(b, cx, &err) == WEFT_PENDING) return WEFT_PENDING;
     if (err) {
@@ -226,6 +293,7 @@ static weft_poll bw_poll_flush(weft_stream *s, weft_context *cx, int *res) {
 
 static weft_poll bw_poll_shutdown(weft_stream *s, weft_context *cx, int *res) {
     weft_bufwriter *b = (weft_bufwriter *)s;
+    EMPTY(s, res);
     ssize_t err;
     if (bw_drain(b, cx, &err) == WEFT_PENDING) return WEFT_PENDING;
     if (err) {
@@ -247,7 +315,9 @@ static const weft_stream_vtable bufwriter_vtable = {
 };
 
 int weft_bufwriter_init(weft_bufwriter *b, weft_stream *inner, void *buf, size_t cap) {
+    if (!b) return -EINVAL;
     memset(b, 0, sizeof *b);
+    b->stream.vt = &bufwriter_vtable; /* an empty writer answers -EBADF */
     if (!inner) return -EINVAL;
     int err = buf_setup(&b->buf, &b->owned, buf, &cap);
     if (err) return err;
@@ -257,9 +327,11 @@ int weft_bufwriter_init(weft_bufwriter *b, weft_stream *inner, void *buf, size_t
     return 0;
 }
 
-void weft_bufwriter_free(weft_bufwriter *b) {
+void weft_bufwriter_destroy(weft_bufwriter *b) {
+    if (!b) return;
     if (b->owned) free(b->buf);
     b->buf = NULL;
     b->owned = false;
-    b->pos = b->len = 0;
+    b->inner = NULL;
+    b->cap = b->pos = b->len = 0;
 }

@@ -36,6 +36,9 @@ int weft__driver_init(weft_driver *d, weft_io_backend which) {
     atomic_init(&d->park_state, PARK_EMPTY);
     atomic_init(&d->registrations, 0);
     atomic_init(&d->pending_count, 0);
+    weft__list_init(&d->live);
+    weft__list_init(&d->pending);
+    weft__list_init(&d->cache);
     d->backend = pick(which);
     if (!d->backend) return -ENOTSUP;
     pthread_mutex_init(&d->reg_lock, NULL);
@@ -49,60 +52,57 @@ int weft__driver_init(weft_driver *d, weft_io_backend which) {
     return 0;
 }
 
-/* Frees a list of registrations linked through `next`; returns how many. */
-static size_t free_list(weft_io_reg *r) {
+/* Frees every registration of `list`; returns how many. */
+static size_t free_list(weft_link *list) {
     size_t n = 0;
-    while (r) {
-        weft_io_reg *next = r->next;
-        free(r);
-        r = next;
+    weft_link *l;
+    while ((l = weft__list_pop_front(list))) {
+        free(reg_of_node(l));
         n++;
     }
     return n;
 }
 
-/* Wakers taken from live registrations at shutdown, woken per batch with
- * the lock released (no allocation: shutdown must work out of memory). */
+/* Wakers woken per round of the shutdown (outside the driver's lock). */
 #define SHUTDOWN_BATCH 64
 
 void weft__driver_shutdown(weft_driver *d) {
     if (!d->backend) return;
+    weft_waker batch[SHUTDOWN_BATCH];
+    size_t n;
     pthread_mutex_lock(&d->reg_lock);
-    d->shut_down = true; /* no registration is added from now on */
-    /* Live registrations belong to objects that will close them later;
-     * they are unlisted now and freed by that close. */
+    d->shut_down = true; /* no new registration from here on */
+    /* Wake every waiter, a batch at a time: the wakes run outside the lock
+     * (a waker may end up closing a socket). A registration marked shut
+     * down takes no new waiters, so the rounds end. */
     for (;;) {
-        weft_waker wakers[SHUTDOWN_BATCH];
-        size_t nw = 0;
-        while (d->live && nw + 2 <= SHUTDOWN_BATCH) {
-            weft_io_reg *r = d->live;
-            d->live = r->next;
-            if (d->live) d->live->prev = NULL;
-            r->listed = false;
-            atomic_fetch_sub_explicit(&d->registrations, 1, memory_order_relaxed);
-            atomic_fetch_or_explicit(&r->state, REG_SHUTDOWN, memory_order_seq_cst);
-            d->backend->del(d, r);
-            weft__reg_lock(r);
-            wakers[nw++] = weft_waker_take(&r->reader);
-            wakers[nw++] = weft_waker_take(&r->writer);
-            weft__reg_unlock(r);
+        n = 0;
+        weft__list_for_each_safe(l, tmp, &d->live) {
+            n += weft__io_take_for_shutdown(reg_of_node(l), batch + n, SHUTDOWN_BATCH - n);
+            if (n == SHUTDOWN_BATCH) break;
         }
-        if (nw == 0) break;
+        if (n < SHUTDOWN_BATCH) break;
         pthread_mutex_unlock(&d->reg_lock);
-        for (size_t i = 0; i < nw; i++) weft_waker_wake(wakers[i]);
+        for (size_t i = 0; i < n; i++) weft_waker_wake(batch[i]);
         pthread_mutex_lock(&d->reg_lock);
     }
-    weft_runtime *rt = NULL;
-    weft_io_reg *pending = d->pending;
-    if (pending) rt = pending->rt;
-    d->pending = NULL;
+    /* Live registrations belong to objects that will close them later;
+     * they are unlisted now and freed by that close. */
+    weft_link *l;
+    while ((l = weft__list_pop_front(&d->live))) {
+        weft_io_reg *r = reg_of_node(l);
+        r->listed = false;
+        d->backend->del(d, r);
+    }
+    atomic_store_explicit(&d->registrations, 0, memory_order_relaxed);
+    weft_runtime *rt = weft__list_empty(&d->pending) ? NULL : reg_of_node(d->pending.next)->rt;
     atomic_store_explicit(&d->pending_count, 0, memory_order_relaxed);
-    size_t unrefs = free_list(pending);
-    free_list(d->cache);
-    d->cache = NULL;
+    size_t unrefs = free_list(&d->pending);
+    free_list(&d->cache);
     d->cache_len = 0;
     d->backend->shutdown(d);
     pthread_mutex_unlock(&d->reg_lock);
+    for (size_t i = 0; i < n; i++) weft_waker_wake(batch[i]);
     /* Not the last references: the runtime's user handle is still held. */
     while (unrefs--) weft__runtime_unref(rt);
 }
@@ -110,8 +110,8 @@ void weft__driver_shutdown(weft_driver *d) {
 void weft__driver_free(weft_driver *d) {
     if (!d->backend) return;
     d->backend->free_wakeup(d);
-    free_list(d->cache);
-    d->cache = NULL;
+    free_list(&d->cache);
+    d->cache_len = 0;
     if (d->lock_init) pthread_mutex_destroy(&d->reg_lock);
     d->lock_init = false;
 }
@@ -120,21 +120,19 @@ void weft__driver_free(weft_driver *d) {
  * could name them was dispatched by an earlier wait. Driver thread. */
 static void release_pending(weft_driver *d) {
     pthread_mutex_lock(&d->reg_lock);
-    weft_io_reg *r = d->pending;
-    d->pending = NULL;
     atomic_store_explicit(&d->pending_count, 0, memory_order_relaxed);
-    weft_runtime *rt = r ? r->rt : NULL;
+    weft_runtime *rt = NULL;
     size_t n = 0;
-    while (r) {
-        weft_io_reg *next = r->next;
+    weft_link *l;
+    while ((l = weft__list_pop_front(&d->pending))) {
+        weft_io_reg *r = reg_of_node(l);
+        rt = r->rt;
         if (d->cache_len < REG_CACHE_MAX) {
-            r->next = d->cache;
-            d->cache = r;
+            weft__list_push_front(&d->cache, l);
             d->cache_len++;
         } else {
             free(r);
         }
-        r = next;
         n++;
     }
     pthread_mutex_unlock(&d->reg_lock);
@@ -176,18 +174,21 @@ int weft__io_register(weft_runtime *rt, int fd, uint32_t initial, weft_io_reg **
         err = -ESHUTDOWN;
         goto out;
     }
-    weft_io_reg *r = d->cache;
-    if (r) {
-        d->cache = r->next;
+    weft_io_reg *r;
+    weft_link *cached = weft__list_pop_front(&d->cache);
+    if (cached) {
+        r = reg_of_node(cached);
         d->cache_len--;
     } else if (!(r = malloc(sizeof *r))) {
         err = -ENOMEM;
         goto out;
     }
     atomic_init(&r->state, (uint64_t)(initial & REG_READY_MASK));
-    atomic_init(&r->lock, 0);
+    spin_init(&r->lock);
     atomic_init(&r->users, 1);
     r->reader = r->writer = WEFT_WAKER_NONE;
+    weft__list_init(&r->waiters);
+    r->nwait[0] = r->nwait[1] = 0;
     r->driver = d;
     r->rt = rt;
     r->fd = fd;
@@ -195,15 +196,11 @@ int weft__io_register(weft_runtime *rt, int fd, uint32_t initial, weft_io_reg **
     r->close_fd = true;
     err = d->backend->add(d, r);
     if (err) {
-        r->next = d->cache;
-        d->cache = r;
+        weft__list_push_front(&d->cache, &r->node);
         d->cache_len++;
         goto out;
     }
-    r->prev = NULL;
-    r->next = d->live;
-    if (d->live) d->live->prev = r;
-    d->live = r;
+    weft__list_push_back(&d->live, &r->node);
     r->listed = true;
     atomic_fetch_add_explicit(&d->registrations, 1, memory_order_relaxed);
     weft__runtime_ref(rt);
@@ -215,24 +212,18 @@ out:
 
 void weft__io_deregister(weft_io_reg *r) {
     weft_driver *d = r->driver;
-    /* Release the wakers first: nothing will wait on this any more. */
-    weft__reg_lock(r);
-    weft_waker a = weft_waker_take(&r->reader), b = weft_waker_take(&r->writer);
-    weft__reg_unlock(r);
-    weft_waker_drop(a);
-    weft_waker_drop(b);
+    /* Nobody waits on it any more: whoever did is woken and finds the
+     * handle closed. */
+    weft__io_close_waiters(r);
 
     int fd = r->close_fd ? r->fd : -1;
     weft_runtime *rt = r->rt;
     pthread_mutex_lock(&d->reg_lock);
     if (r->listed) {
         d->backend->del(d, r);
-        if (r->prev) r->prev->next = r->next;
-        else d->live = r->next;
-        if (r->next) r->next->prev = r->prev;
+        weft__list_remove(&r->node);
         r->listed = false;
-        r->next = d->pending;
-        d->pending = r;
+        weft__list_push_back(&d->pending, &r->node);
         atomic_fetch_add_explicit(&d->pending_count, 1, memory_order_relaxed);
         atomic_fetch_sub_explicit(&d->registrations, 1, memory_order_relaxed);
         pthread_mutex_unlock(&d->reg_lock);

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "util/list.h"
 #include "weft/runtime.h"
 
 typedef struct weft_driver weft_driver;
@@ -57,12 +58,12 @@ struct weft_driver {
     void *impl;             /* backend-specific state */
     _Atomic size_t registrations; /* live I/O registrations */
 
-    /* Registration bookkeeping, under reg_lock. */
+    /* Registration bookkeeping, under reg_lock (lists of weft_io_reg.node). */
     pthread_mutex_t reg_lock;
-    struct weft_io_reg *live;     /* every live registration (doubly linked) */
-    struct weft_io_reg *pending;  /* deregistered; freed at the next turn */
+    weft_link live;               /* every live registration */
+    weft_link pending;            /* deregistered; freed at the next turn */
     _Atomic size_t pending_count;
-    struct weft_io_reg *cache;    /* freed registrations kept for reuse */
+    weft_link cache;              /* freed registrations kept for reuse */
     size_t cache_len;
     bool shut_down;
     bool lock_init;
@@ -71,7 +72,7 @@ struct weft_driver {
 /* Picks the backend (opts value, then $WEFT_IO_BACKEND) and initialises it. */
 int weft__driver_init(weft_driver *d, weft_io_backend which);
 /* Stops the driver: every live registration is marked shut down (its
- * operations then fail with -ESHUTDOWN) and its wakers are woken; the
+ * operations then fail with -ESHUTDOWN) and its waiters are woken; the
  * backend's descriptors are closed. Registrations still owned by objects are
  * freed when those objects are closed. */
 void weft__driver_shutdown(weft_driver *d);

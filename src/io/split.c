@@ -17,6 +17,15 @@ struct weft__split_core {
     _Atomic int refs;
 };
 
+/* A closed half (or one over a stream with no vtable) answers -EBADF. */
+#define EMPTY(h, out)                                   \
+    do {                                                \
+        if (WEFT_UNLIKELY(!(h)->inner || !(h)->inner->vt)) { \
+            *(out) = -EBADF;                            \
+            return WEFT_READY;                          \
+        }                                               \
+    } while (0)
+
 static inline void core_lock(weft_split_half *h) {
     if (h->core) pthread_mutex_lock(&h->core->lock);
 }
@@ -26,6 +35,7 @@ static inline void core_unlock(weft_split_half *h) {
 
 static weft_poll h_read(weft_stream *s, weft_context *cx, void *buf, size_t len, ssize_t *res) {
     weft_split_half *h = (weft_split_half *)s;
+    EMPTY(h, res);
     core_lock(h);
     weft_poll p = h->inner->vt->poll_read(h->inner, cx, buf, len, res);
     core_unlock(h);
@@ -34,6 +44,7 @@ static weft_poll h_read(weft_stream *s, weft_context *cx, void *buf, size_t len,
 static weft_poll h_readv(weft_stream *s, weft_context *cx, const struct iovec *iov, int n,
                          ssize_t *res) {
     weft_split_half *h = (weft_split_half *)s;
+    EMPTY(h, res);
     core_lock(h);
     weft_poll p = weft_stream_poll_readv(h->inner, cx, iov, n, res);
     core_unlock(h);
@@ -42,6 +53,7 @@ static weft_poll h_readv(weft_stream *s, weft_context *cx, const struct iovec *i
 static weft_poll h_write(weft_stream *s, weft_context *cx, const void *buf, size_t len,
                          ssize_t *res) {
     weft_split_half *h = (weft_split_half *)s;
+    EMPTY(h, res);
     core_lock(h);
     weft_poll p = h->inner->vt->poll_write(h->inner, cx, buf, len, res);
     core_unlock(h);
@@ -50,6 +62,7 @@ static weft_poll h_write(weft_stream *s, weft_context *cx, const void *buf, size
 static weft_poll h_writev(weft_stream *s, weft_context *cx, const struct iovec *iov, int n,
                           ssize_t *res) {
     weft_split_half *h = (weft_split_half *)s;
+    EMPTY(h, res);
     core_lock(h);
     weft_poll p = weft_stream_poll_writev(h->inner, cx, iov, n, res);
     core_unlock(h);
@@ -57,6 +70,7 @@ static weft_poll h_writev(weft_stream *s, weft_context *cx, const struct iovec *
 }
 static weft_poll h_flush(weft_stream *s, weft_context *cx, int *res) {
     weft_split_half *h = (weft_split_half *)s;
+    EMPTY(h, res);
     core_lock(h);
     weft_poll p = h->inner->vt->poll_flush(h->inner, cx, res);
     core_unlock(h);
@@ -64,6 +78,7 @@ static weft_poll h_flush(weft_stream *s, weft_context *cx, int *res) {
 }
 static weft_poll h_shutdown(weft_stream *s, weft_context *cx, int *res) {
     weft_split_half *h = (weft_split_half *)s;
+    EMPTY(h, res);
     core_lock(h);
     weft_poll p = h->inner->vt->poll_shutdown(h->inner, cx, res);
     core_unlock(h);
@@ -82,8 +97,8 @@ static weft_poll no_write(weft_stream *s, weft_context *cx, const void *buf, siz
     return WEFT_READY;
 }
 static weft_poll no_flush(weft_stream *s, weft_context *cx, int *res) {
-    (void)s, (void)cx;
-    *res = 0;
+    (void)cx;
+    *res = ((weft_split_half *)s)->inner ? 0 : -EBADF;
     return WEFT_READY;
 }
 static weft_poll no_shutdown(weft_stream *s, weft_context *cx, int *res) {
@@ -102,6 +117,13 @@ static const weft_stream_vtable write_half_vtable = {
 };
 
 int weft_stream_split(weft_stream *s, weft_split_half *rd, weft_split_half *wr) {
+    if (!rd || !wr) return -EINVAL;
+    rd->stream.vt = &read_half_vtable;
+    wr->stream.vt = &write_half_vtable;
+    rd->inner = wr->inner = NULL;
+    rd->core = wr->core = NULL;
+    if (!s) return -EINVAL;
+    if (!s->vt) return -EBADF; /* never opened: the halves stay empty */
     struct weft__split_core *core = NULL;
     if (!(s->vt->flags & WEFT_STREAM_SPLIT_SAFE)) {
         core = malloc(sizeof *core);
@@ -115,6 +137,7 @@ int weft_stream_split(weft_stream *s, weft_split_half *rd, weft_split_half *wr) 
 }
 
 void weft_split_half_close(weft_split_half *h) {
+    if (!h) return;
     struct weft__split_core *core = h->core;
     h->core = NULL;
     h->inner = NULL;

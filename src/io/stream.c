@@ -8,8 +8,26 @@
 
 #include "weft/io.h"
 
+/* A stream a future may use: -EINVAL for NULL, -EBADF for one with no
+ * vtable (never opened); a closed stream answers -EBADF itself. */
+static inline int stream_check(const weft_stream *s) {
+    if (WEFT_UNLIKELY(!s)) return -EINVAL;
+    if (WEFT_UNLIKELY(!s->vt)) return -EBADF;
+    return 0;
+}
+
+#define CHECK_STREAM(s, out)                   \
+    do {                                       \
+        int bad_ = stream_check(s);            \
+        if (WEFT_UNLIKELY(bad_)) {             \
+            (out) = bad_;                      \
+            return WEFT_READY;                 \
+        }                                      \
+    } while (0)
+
 weft_poll weft_stream_poll_readv(weft_stream *s, weft_context *cx, const struct iovec *iov,
                                  int iovcnt, ssize_t *res) {
+    CHECK_STREAM(s, *res);
     if (s->vt->poll_readv) return s->vt->poll_readv(s, cx, iov, iovcnt, res);
     for (int i = 0; i < iovcnt; i++)
         if (iov[i].iov_len) return s->vt->poll_read(s, cx, iov[i].iov_base, iov[i].iov_len, res);
@@ -19,6 +37,7 @@ weft_poll weft_stream_poll_readv(weft_stream *s, weft_context *cx, const struct 
 
 weft_poll weft_stream_poll_writev(weft_stream *s, weft_context *cx, const struct iovec *iov,
                                   int iovcnt, ssize_t *res) {
+    CHECK_STREAM(s, *res);
     if (s->vt->poll_writev) return s->vt->poll_writev(s, cx, iov, iovcnt, res);
     for (int i = 0; i < iovcnt; i++)
         if (iov[i].iov_len) return s->vt->poll_write(s, cx, iov[i].iov_base, iov[i].iov_len, res);
@@ -31,6 +50,7 @@ weft_poll weft_stream_poll_writev(weft_stream *s, weft_context *cx, const struct
 static weft_poll read_poll(weft_future *f, weft_context *cx) {
     weft_read *r = (weft_read *)f;
     r->polls++;
+    CHECK_STREAM(r->s, r->result);
     return r->s->vt->poll_read(r->s, cx, r->buf, r->len, &r->result);
 }
 static const weft_future_vtable read_vtable = {read_poll, NULL, "weft_read"};
@@ -64,6 +84,7 @@ weft_future *weft_readv_init(weft_readv *f, weft_stream *s, const struct iovec *
 
 static weft_poll read_exact_poll(weft_future *f, weft_context *cx) {
     weft_read_exact *r = (weft_read_exact *)f;
+    CHECK_STREAM(r->s, r->result);
     while (r->done < r->len) {
         ssize_t n;
         if (r->s->vt->poll_read(r->s, cx, r->buf + r->done, r->len - r->done, &n) == WEFT_PENDING)
@@ -97,6 +118,7 @@ weft_future *weft_read_exact_init(weft_read_exact *f, weft_stream *s, void *buf,
 
 static weft_poll write_poll(weft_future *f, weft_context *cx) {
     weft_write *w = (weft_write *)f;
+    CHECK_STREAM(w->s, w->result);
     return w->s->vt->poll_write(w->s, cx, w->buf, w->len, &w->result);
 }
 static const weft_future_vtable write_vtable = {write_poll, NULL, "weft_write"};
@@ -127,6 +149,7 @@ weft_future *weft_writev_init(weft_writev *f, weft_stream *s, const struct iovec
 
 static weft_poll write_all_poll(weft_future *f, weft_context *cx) {
     weft_write_all *w = (weft_write_all *)f;
+    CHECK_STREAM(w->s, w->result);
     while (w->done < w->len) {
         ssize_t n;
         if (w->s->vt->poll_write(w->s, cx, w->buf + w->done, w->len - w->done, &n) == WEFT_PENDING)
@@ -160,6 +183,7 @@ weft_future *weft_write_all_init(weft_write_all *f, weft_stream *s, const void *
 
 static weft_poll flush_poll(weft_future *f, weft_context *cx) {
     weft_flush *fl = (weft_flush *)f;
+    CHECK_STREAM(fl->s, fl->result);
     if (fl->shutdown) return fl->s->vt->poll_shutdown(fl->s, cx, &fl->result);
     return fl->s->vt->poll_flush(fl->s, cx, &fl->result);
 }
@@ -197,6 +221,11 @@ static weft_poll copy_finish(weft_copy *c, int result) {
 
 static weft_poll copy_poll(weft_future *f, weft_context *cx) {
     weft_copy *c = (weft_copy *)f;
+    {
+        int bad = stream_check(c->r);
+        if (!bad) bad = stream_check(c->w);
+        if (WEFT_UNLIKELY(bad)) return copy_finish(c, bad);
+    }
     if (!c->buf) {
         c->buf = malloc(COPY_BUF);
         if (!c->buf) return copy_finish(c, -ENOMEM);

@@ -23,34 +23,6 @@ static int parse_port(const char *s, uint16_t *out) {
     return 0;
 }
 
-int weft__split_host_port(const char *text, char *host, size_t host_cap, uint16_t *port,
-                          bool *bracketed) {
-    if (!text) return -EINVAL;
-    size_t len = strlen(text);
-    const char *colon;
-    const char *h;
-    size_t hlen;
-    *bracketed = false;
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || close[1] != ':') return -EINVAL;
-        h = text + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-        *bracketed = true;
-    } else {
-        colon = strrchr(text, ':');
-        if (!colon) return -EINVAL;
-        h = text;
-        hlen = (size_t)(colon - text);
-        if (memchr(h, ':', hlen)) return -EINVAL; /* unbracketed IPv6 */
-    }
-    if (hlen == 0 || hlen >= host_cap || (size_t)(colon - text) >= len) return -EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = 0;
-    return parse_port(colon + 1, port);
-}
-
 static int ip_into(weft_sockaddr *out, const char *ip, uint16_t port, bool v6_only) {
     memset(out, 0, sizeof *out);
     if (!v6_only && inet_pton(AF_INET, ip, &out->u.in4.sin_addr) == 1) {
@@ -81,21 +53,6 @@ static int ip_into(weft_sockaddr *out, const char *ip, uint16_t port, bool v6_on
     return 0;
 }
 
-int weft__parse_numeric_host(weft_sockaddr *out, const char *host, uint16_t port, bool bracketed) {
-    /* A bracketed host must be IPv6; an unbracketed one cannot be (no ':'). */
-    return ip_into(out, host, port, bracketed);
-}
-
-int weft_sockaddr_parse(weft_sockaddr *out, const char *text) {
-    char host[256];
-    uint16_t port;
-    bool br;
-    int err = weft__split_host_port(text, host, sizeof host, &port, &br);
-    if (err) return err;
-    if (!br && !weft__is_ipv4_literal(host)) return -EINVAL;
-    return weft__parse_numeric_host(out, host, port, br);
-}
-
 bool weft__is_ipv4_literal(const char *host) {
     struct in_addr a;
     return inet_pton(AF_INET, host, &a) == 1;
@@ -111,6 +68,105 @@ bool weft__is_hostname(const char *host) {
             return false;
     }
     return true;
+}
+
+/*
+ * A host that is not a dotted quad but that the resolver would still read
+ * as a number ("300.1.1.1", "1.2.3", "127.1", "2130706433", "0x7f.1"): no
+ * DNS name ends in an all-numeric label (RFC 3696), so such a host is a
+ * malformed address, never a name to look up.
+ */
+static bool looks_numeric(const char *host) {
+    size_t n = strlen(host);
+    if (n && host[n - 1] == '.') n--; /* a fully qualified name's root dot */
+    size_t start = n;
+    while (start > 0 && host[start - 1] != '.') start--;
+    const char *label = host + start;
+    size_t len = n - start;
+    if (len == 0) return false;
+    size_t i = 0;
+    bool hex = len > 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X');
+    if (hex) i = 2;
+    for (; i < len; i++) {
+        char c = label[i];
+        bool digit = c >= '0' && c <= '9';
+        bool xdigit = digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (hex ? !xdigit : !digit) return false;
+    }
+    return true;
+}
+
+/* A service name as /etc/services spells them: a letter, then letters,
+ * digits and '-'. ("8x" or "0x10" is a mistyped port, not a name.) */
+static bool is_service_name(const char *s, size_t cap) {
+    size_t n = strlen(s);
+    if (n == 0 || n >= cap) return false;
+    for (const char *p = s; *p; p++) {
+        char c = *p;
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (p == s ? !alpha : !(alpha || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    return true;
+}
+
+int weft__hostport_parse(weft__hostport *hp, const char *text) {
+    memset(hp, 0, sizeof *hp);
+    if (!text) return -EINVAL;
+    const char *h, *colon;
+    size_t hlen;
+    bool bracketed = false;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':') return -EINVAL;
+        h = text + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+        bracketed = true;
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon) return -EINVAL;
+        h = text;
+        hlen = (size_t)(colon - text);
+        if (memchr(h, ':', hlen)) return -EINVAL; /* unbracketed IPv6 */
+    }
+    if (hlen == 0 || hlen >= sizeof hp->host) return -EINVAL;
+    memcpy(hp->host, h, hlen);
+    hp->host[hlen] = 0;
+
+    const char *port = colon + 1;
+    if (parse_port(port, &hp->port) == 0) {
+        hp->service[0] = 0;
+    } else if (is_service_name(port, sizeof hp->service)) {
+        strcpy(hp->service, port);
+    } else {
+        return -EINVAL;
+    }
+
+    if (bracketed) {
+        /* A bracketed host must be IPv6. */
+        if (ip_into(&hp->addr, hp->host, hp->port, true)) return -EINVAL;
+        hp->numeric_host = true;
+    } else if (weft__is_ipv4_literal(hp->host)) {
+        ip_into(&hp->addr, hp->host, hp->port, false);
+        hp->numeric_host = true;
+    } else if (looks_numeric(hp->host) || !weft__is_hostname(hp->host)) {
+        return -EINVAL;
+    }
+    hp->numeric = hp->numeric_host && !hp->service[0];
+    return 0;
+}
+
+int weft_sockaddr_parse(weft_sockaddr *out, const char *text) {
+    weft__hostport hp;
+    int err = weft__hostport_parse(&hp, text);
+    if (!err && !hp.numeric) err = -EINVAL; /* names are for weft_resolve */
+    if (err) {
+        if (out) memset(out, 0, sizeof *out);
+        return err;
+    }
+    if (!out) return -EINVAL;
+    *out = hp.addr;
+    return 0;
 }
 
 int weft_sockaddr_ip(weft_sockaddr *out, const char *ip, uint16_t port) {

@@ -5,18 +5,31 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "io/handle.h"
 #include "io/registration.h"
 #include "weft/net.h"
 #include "weft/runtime.h"
 
 /* ---- addresses ----------------------------------------------------------- */
 
-/* Splits "host:port" / "[v6]:port"; host copied into `host`. -EINVAL if
- * malformed (no port, bad port, unbracketed ':' in the host, too long). */
-int weft__split_host_port(const char *text, char *host, size_t host_cap, uint16_t *port,
-                          bool *bracketed);
-/* Parses a numeric host (IPv4, or IPv6 when bracketed). 0 or -EINVAL. */
-int weft__parse_numeric_host(weft_sockaddr *out, const char *host, uint16_t port, bool bracketed);
+/* "host:port" split and classified. */
+typedef struct weft__hostport {
+    char host[256];
+    char service[33];   /* the port when it is a service name ("http"), else "" */
+    uint16_t port;      /* the port when it is a number */
+    bool numeric_host;  /* host is an IP address (dotted quad, or bracketed IPv6) */
+    bool numeric;       /* numeric host and numeric port: `addr` is the answer */
+    weft_sockaddr addr; /* the address when numeric_host (port 0 with a service) */
+} weft__hostport;
+
+/*
+ * Parses "host:port", "[v6]:port", where host may be a name and port a
+ * service name. -EINVAL when malformed: no port, a bad port, an
+ * unbracketed ':' in the host, a bracketed host that is not IPv6, a host
+ * that looks numeric but is no dotted quad ("300.1.1.1", "1.2.3"), a host
+ * or service with characters no name has. Pure; never blocks.
+ */
+int weft__hostport_parse(weft__hostport *hp, const char *text);
 bool weft__is_ipv4_literal(const char *host);
 /* Syntactically a DNS name (letters, digits, '-', '.', '_'; 1-253 chars). */
 bool weft__is_hostname(const char *host);
@@ -35,13 +48,32 @@ extern _Atomic uint64_t weft__offload_count;
 
 /* ---- name resolution ----------------------------------------------------- */
 
+/* Most addresses one lookup keeps. */
+#define WEFT__RESOLVE_MAX 16
+
+/*
+ * Resolves `hp` right here, blocking the calling thread in getaddrinfo
+ * when it holds a name or a service name (a numeric address answers at
+ * once). `family`: AF_UNSPEC or the one wanted; `socktype`: SOCK_STREAM or
+ * SOCK_DGRAM; `passive`: for bind. Returns the number of addresses stored
+ * (>= 1) or -WEFT_ENOTFOUND, -WEFT_ENOADDRESS, -WEFT_ENOSERVICE,
+ * -WEFT_ERESOLVER_AGAIN, -WEFT_ERESOLVER_FAIL, -ENOMEM, -errno.
+ */
+int weft__resolve_sync(const weft__hostport *hp, int family, int socktype, bool passive,
+                       weft_sockaddr *out, size_t cap);
+/* getaddrinfo's answer `rc` (EAI_*; errno for EAI_SYSTEM) as weft's error. */
+int weft__gai_error(int rc, int sys_errno);
+/* The same for text: -EINVAL when malformed. */
+int weft__resolve_text(const char *text, int family, int socktype, bool passive,
+                       weft_sockaddr *out, size_t cap);
+
 typedef struct weft__resolve_req weft__resolve_req;
 
-/* Starts resolving (host, port) off-thread. 0 or -errno. */
-int weft__resolve_start(weft_runtime *rt, const char *host, uint16_t port,
+/* Starts resolving `hp` (for `socktype`) on the blocking pool. 0 or -errno. */
+int weft__resolve_start(weft_runtime *rt, const weft__hostport *hp, int socktype,
                         weft__resolve_req **out);
-/* Polls the request: READY when done, with *result = count (>= 1) or
- * -errno, and *addrs pointing at the results (owned by the request). */
+/* Polls the request: READY when done, with *result = count (>= 1) or a
+ * negative error, and *addrs pointing at the results (owned by the request). */
 weft_poll weft__resolve_poll(weft__resolve_req *q, weft_context *cx, int *result,
                              weft_sockaddr **addrs);
 /* Releases the caller's reference (abandons the lookup if still running). */
@@ -51,6 +83,18 @@ void weft__resolve_release(weft__resolve_req *q);
 
 /* socket(2), non-blocking and close-on-exec. fd or -errno. */
 int weft__socket(int domain, int type, int proto);
+
+/*
+ * Checks that `fd` is a socket of `type` (SOCK_STREAM / SOCK_DGRAM) whose
+ * family is `fam` or `fam2`, listening (listening == 1) or not (0).
+ * Returns 0, -EBADF, -ENOTSOCK, -EPROTOTYPE (another type),
+ * -EAFNOSUPPORT (another family) or -EINVAL (the listening state differs).
+ */
+int weft__sock_check(int fd, int fam, int fam2, int type, int listening);
+
+/* Takes over a checked socket: prepares its flags, registers it with
+ * `initial` readiness; on failure restores the flags (fd stays open). */
+int weft__sock_adopt(weft_io_handle *io, weft_runtime *rt, int fd, uint32_t initial);
 
 /* Byte streams over a connected socket (TCP and Unix share this layout). */
 typedef struct weft__sock_stream {
@@ -70,7 +114,10 @@ extern const weft_stream_vtable weft__unix_vtables[3];
 int weft__sock_stream_open(weft__sock_stream *s, const weft_stream_vtable *vts,
                            weft_runtime *rt, int fd, uint32_t initial);
 void weft__sock_stream_close(weft__sock_stream *s);
-void weft__sock_stream_split(weft__sock_stream *s, weft__sock_stream *rd, weft__sock_stream *wr);
+/* Owned halves; -EBADF if `s` is empty (the halves are then empty too). */
+int weft__sock_stream_split(weft__sock_stream *s, weft__sock_stream *rd, weft__sock_stream *wr);
+/* shutdown(2), -EBADF when empty. */
+int weft__sock_shutdown(const weft_io_handle *io, int how);
 
 /* The accept future, shared by TCP and Unix (identical layouts). */
 typedef struct weft__accept {
@@ -87,17 +134,23 @@ _Static_assert(offsetof(weft_tcp_listener, fd_error_reported) ==
 
 weft_future *weft__accept_init(weft__accept *f, void *listener, const weft_stream_vtable *vts);
 
-/* Binds and listens: creates the socket, registers it. 0 or -errno. */
+/* listen(2) on the bound socket `fd` and registers it into `io` (which
+ * then owns fd). 0 or -errno (fd is then still the caller's). */
+int weft__listen_fd(weft_io_handle *io, weft_runtime *rt, int fd, int backlog);
+/* Creates a socket for `addr`, binds it (SO_REUSEADDR if asked), listens,
+ * registers. 0 or -errno. */
 int weft__listen(weft_io_handle *io, weft_runtime *rt, const weft_sockaddr *addr, int backlog,
                  bool reuseaddr);
 
 /* Datagram socket creation (UDP, Unix datagram). */
 int weft__dgram_open(weft_io_handle *io, weft_runtime *rt, int domain, const weft_sockaddr *bind_to);
 
-/* getsockname / getpeername into a weft_sockaddr. */
+/* getsockname / getpeername into a weft_sockaddr (-EBADF for fd < 0). */
 int weft__local_addr(int fd, weft_sockaddr *out);
 int weft__peer_addr(int fd, weft_sockaddr *out);
 
-static inline int weft__io_fd(const weft_io_handle *io) { return io->reg ? io->reg->fd : -1; }
+/* setsockopt of an int; 0 or -errno. */
+int weft__setsockopt_int(int fd, int level, int name, int value);
+int weft__getsockopt_int(int fd, int level, int name, int *value);
 
 #endif

@@ -1,24 +1,22 @@
 /*
- * Name resolution without blocking a runtime thread: getaddrinfo runs via
- * weft__offload (the runtime's blocking pool) and completes the future
- * through its waker.
+ * Name resolution. The synchronous form (bind, UDP connect) calls
+ * getaddrinfo on the calling thread; the futures (weft_resolve, connect)
+ * run the same lookup via weft__offload on the runtime's blocking pool and
+ * complete through their waker. Numeric addresses never reach getaddrinfo.
  *
- * The request is shared by the caller and the thread (two references): the
- * caller may drop its future while the lookup runs; whoever lets go last
- * frees it.
+ * An offloaded request is shared by the caller and the pool thread (two
+ * references): the caller may drop its future while the lookup runs;
+ * whoever lets go last frees it.
  */
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/net.h"
 #include "sched/blocking_pool.h"
-
-#define RESOLVE_MAX 16
 
 _Atomic uint64_t weft__offload_count;
 
@@ -30,17 +28,87 @@ int weft__offload(weft_runtime *rt, void *(*fn)(void *arg), void (*cancel)(void 
     return err;
 }
 
-/* ---- the request --------------------------------------------------------- */
+/* ---- getaddrinfo ----------------------------------------------------------- */
+
+/* getaddrinfo's EAI_* answers as weft's codes. */
+int weft__gai_error(int rc, int sys_errno) {
+    switch (rc) {
+    case EAI_NONAME: return -WEFT_ENOTFOUND;
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY:
+#endif
+        return -WEFT_ENOADDRESS;
+    case EAI_SERVICE: return -WEFT_ENOSERVICE;
+    case EAI_AGAIN: return -WEFT_ERESOLVER_AGAIN;
+    case EAI_FAIL: return -WEFT_ERESOLVER_FAIL;
+    case EAI_MEMORY: return -ENOMEM;
+    case EAI_SYSTEM: return sys_errno ? -sys_errno : -WEFT_ERESOLVER_FAIL;
+    case EAI_BADFLAGS:
+    case EAI_SOCKTYPE:
+    case EAI_FAMILY: return -EINVAL;
+    default: return -WEFT_ERESOLVER_FAIL;
+    }
+}
+
+int weft__resolve_sync(const weft__hostport *hp, int family, int socktype, bool passive,
+                       weft_sockaddr *out, size_t cap) {
+    if (cap == 0) return -ENOSPC;
+    if (hp->numeric) {
+        if (family != AF_UNSPEC && hp->addr.u.sa.sa_family != family) return -WEFT_ENOADDRESS;
+        out[0] = hp->addr;
+        return 1;
+    }
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = family;
+    hints.ai_socktype = socktype; /* one entry per address */
+    hints.ai_flags = passive ? AI_PASSIVE : 0;
+    if (hp->numeric_host) hints.ai_flags |= AI_NUMERICHOST; /* only the service to look up */
+    char port[8];
+    const char *service = hp->service;
+    if (!service[0]) {
+        snprintf(port, sizeof port, "%u", hp->port);
+        service = port;
+        hints.ai_flags |= AI_NUMERICSERV;
+    }
+    errno = 0;
+    int rc = getaddrinfo(hp->host, service, &hints, &res);
+    if (rc != 0) return weft__gai_error(rc, errno);
+    int n = 0;
+    for (struct addrinfo *ai = res; ai && (size_t)n < cap; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+        if (family != AF_UNSPEC && ai->ai_family != family) continue;
+        if (ai->ai_addrlen > sizeof out[n].u) continue;
+        memset(&out[n], 0, sizeof out[n]);
+        memcpy(&out[n].u, ai->ai_addr, ai->ai_addrlen);
+        out[n].len = ai->ai_addrlen;
+        n++;
+    }
+    freeaddrinfo(res);
+    return n ? n : -WEFT_ENOADDRESS;
+}
+
+int weft__resolve_text(const char *text, int family, int socktype, bool passive,
+                       weft_sockaddr *out, size_t cap) {
+    weft__hostport hp;
+    int err = weft__hostport_parse(&hp, text);
+    if (err) return err;
+    return weft__resolve_sync(&hp, family, socktype, passive, out, cap);
+}
+
+/* ---- the offloaded request ------------------------------------------------- */
 
 struct weft__resolve_req {
     pthread_mutex_t lock;
     _Atomic int refs;
     bool done;
     int result;
+    int socktype;
     weft_waker waker;
-    char host[256];
-    uint16_t port;
-    weft_sockaddr addrs[RESOLVE_MAX];
+    weft__hostport hp;
+    weft_sockaddr addrs[WEFT__RESOLVE_MAX];
 };
 
 static void req_unref(weft__resolve_req *q) {
@@ -48,27 +116,6 @@ static void req_unref(weft__resolve_req *q) {
     weft_waker_drop(q->waker);
     pthread_mutex_destroy(&q->lock);
     free(q);
-}
-
-static int map_gai(int rc, int sys_errno) {
-    switch (rc) {
-    case EAI_NONAME:
-#ifdef EAI_NODATA
-    case EAI_NODATA:
-#endif
-#ifdef EAI_ADDRFAMILY
-    case EAI_ADDRFAMILY:
-#endif
-        return -ENOENT;
-    case EAI_AGAIN: return -EAGAIN;
-    case EAI_MEMORY: return -ENOMEM;
-    case EAI_SERVICE:
-    case EAI_BADFLAGS:
-    case EAI_SOCKTYPE:
-    case EAI_FAMILY: return -EINVAL;
-    case EAI_SYSTEM: return sys_errno ? -sys_errno : -EIO;
-    default: return -EIO;
-    }
 }
 
 /* Publishes the outcome, wakes the waiting future, lets go of our half. */
@@ -87,42 +134,20 @@ static void resolve_cancel(void *p) { resolve_finish(p, -ECANCELED); }
 
 static void *resolve_main(void *p) {
     weft__resolve_req *q = p;
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM; /* one entry per address */
-    char port[8];
-    snprintf(port, sizeof port, "%u", q->port);
-    int rc = getaddrinfo(q->host, port, &hints, &res);
-    int result;
-    if (rc != 0) {
-        result = map_gai(rc, errno);
-    } else {
-        int n = 0;
-        for (struct addrinfo *ai = res; ai && n < RESOLVE_MAX; ai = ai->ai_next) {
-            if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
-            if (ai->ai_addrlen > sizeof q->addrs[n].u) continue;
-            memset(&q->addrs[n], 0, sizeof q->addrs[n]);
-            memcpy(&q->addrs[n].u, ai->ai_addr, ai->ai_addrlen);
-            q->addrs[n].len = ai->ai_addrlen;
-            n++;
-        }
-        freeaddrinfo(res);
-        result = n ? n : -ENOENT;
-    }
-    resolve_finish(q, result);
+    resolve_finish(q, weft__resolve_sync(&q->hp, AF_UNSPEC, q->socktype, false, q->addrs,
+                                         WEFT__RESOLVE_MAX));
     return NULL;
 }
 
-int weft__resolve_start(weft_runtime *rt, const char *host, uint16_t port, weft__resolve_req **out) {
+int weft__resolve_start(weft_runtime *rt, const weft__hostport *hp, int socktype,
+                        weft__resolve_req **out) {
     *out = NULL;
-    size_t n = strlen(host);
-    if (n >= sizeof((weft__resolve_req *)0)->host) return -EINVAL;
     weft__resolve_req *q = calloc(1, sizeof *q);
     if (!q) return -ENOMEM;
     pthread_mutex_init(&q->lock, NULL);
     atomic_init(&q->refs, 2);
-    memcpy(q->host, host, n + 1);
-    q->port = port;
+    q->hp = *hp;
+    q->socktype = socktype;
     q->waker = WEFT_WAKER_NONE;
     /* On failure resolve_cancel has already run and dropped its half. */
     int err = weft__offload(rt, resolve_main, resolve_cancel, q);
@@ -162,21 +187,15 @@ void weft__resolve_release(weft__resolve_req *q) {
 static weft_poll resolve_fut_poll(weft_future *f, weft_context *cx) {
     weft_resolve *r = (weft_resolve *)f;
     if (!r->req) {
-        char host[256];
-        uint16_t port;
-        bool br;
-        int err = weft__split_host_port(r->text, host, sizeof host, &port, &br);
-        if (!err && (br || weft__is_ipv4_literal(host))) {
-            /* Numeric: no thread. */
-            weft_sockaddr a;
-            err = weft__parse_numeric_host(&a, host, port, br);
-            if (!err && r->cap == 0) err = -ENOSPC;
-            if (!err) r->out[0] = a;
-            r->result = err ? err : 1;
+        weft__hostport hp;
+        int err = weft__hostport_parse(&hp, r->text);
+        if (!err && (!r->out || r->cap == 0)) err = -ENOSPC;
+        if (!err && hp.numeric) {
+            r->out[0] = hp.addr; /* numeric: no thread */
+            r->result = 1;
             return WEFT_READY;
         }
-        if (!err && !weft__is_hostname(host)) err = -EINVAL;
-        if (!err) err = weft__resolve_start(cx->runtime, host, port, &r->req);
+        if (!err) err = weft__resolve_start(cx->runtime, &hp, SOCK_STREAM, &r->req);
         if (err) {
             r->result = err;
             return WEFT_READY;
@@ -188,7 +207,7 @@ static weft_poll resolve_fut_poll(weft_future *f, weft_context *cx) {
     if (result > 0) {
         size_t n = (size_t)result < r->cap ? (size_t)result : r->cap;
         memcpy(r->out, addrs, n * sizeof *addrs);
-        result = n ? (int)n : -ENOSPC;
+        result = (int)n;
     }
     r->result = result;
     weft__resolve_release(r->req);

@@ -17,17 +17,62 @@ int weft__socket(int domain, int type, int proto) {
 }
 
 int weft__local_addr(int fd, weft_sockaddr *out) {
+    if (!out) return -EINVAL;
     memset(out, 0, sizeof *out);
+    if (fd < 0) return -EBADF;
     out->len = sizeof out->u;
     if (getsockname(fd, &out->u.sa, &out->len) < 0) return -errno;
     return 0;
 }
 
 int weft__peer_addr(int fd, weft_sockaddr *out) {
+    if (!out) return -EINVAL;
     memset(out, 0, sizeof *out);
+    if (fd < 0) return -EBADF;
     out->len = sizeof out->u;
     if (getpeername(fd, &out->u.sa, &out->len) < 0) return -errno;
     return 0;
+}
+
+int weft__setsockopt_int(int fd, int level, int name, int value) {
+    if (fd < 0) return -EBADF;
+    return setsockopt(fd, level, name, &value, sizeof value) < 0 ? -errno : 0;
+}
+
+int weft__getsockopt_int(int fd, int level, int name, int *value) {
+    if (fd < 0) return -EBADF;
+    socklen_t l = sizeof *value;
+    return getsockopt(fd, level, name, value, &l) < 0 ? -errno : 0;
+}
+
+int weft__sock_check(int fd, int fam, int fam2, int type, int listening) {
+    if (fd < 0) return -EBADF;
+    int v;
+    int err = weft__getsockopt_int(fd, SOL_SOCKET, SO_TYPE, &v);
+    if (err) return err; /* -EBADF, -ENOTSOCK */
+    if (v != type) return -EPROTOTYPE;
+    if ((err = weft__getsockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &v))) return err;
+    if (v != fam && v != fam2) return -EAFNOSUPPORT;
+    if (type == SOCK_STREAM && listening >= 0) {
+        if ((err = weft__getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &v))) return err;
+        if ((v != 0) != (listening != 0)) return -EINVAL;
+    }
+    return 0;
+}
+
+int weft__sock_adopt(weft_io_handle *io, weft_runtime *rt, int fd, uint32_t initial) {
+    io->reg = NULL;
+    weft__fd_flags saved;
+    int err = weft__fd_prepare(fd, &saved);
+    if (err) return err;
+    err = weft__io_register(rt, fd, initial, &io->reg);
+    if (err) weft__fd_restore(fd, &saved);
+    return err;
+}
+
+int weft__sock_shutdown(const weft_io_handle *io, int how) {
+    if (!io->reg) return -EBADF;
+    return shutdown(io->reg->fd, how) < 0 ? -errno : 0;
 }
 
 /* ---- byte streams over a connected socket --------------------------------- */
@@ -50,13 +95,13 @@ static weft_poll ss_writev(weft_stream *s, weft_context *cx, const struct iovec 
     return weft__io_writev(SS(s)->io.reg, cx, iov, n, true, res);
 }
 static weft_poll ss_flush(weft_stream *s, weft_context *cx, int *res) {
-    (void)s, (void)cx;
-    *res = 0; /* nothing is buffered above the kernel */
+    (void)cx;
+    *res = SS(s)->io.reg ? 0 : -EBADF; /* nothing is buffered above the kernel */
     return WEFT_READY;
 }
 static weft_poll ss_shutdown(weft_stream *s, weft_context *cx, int *res) {
     (void)cx;
-    *res = shutdown(SS(s)->io.reg->fd, SHUT_WR) < 0 ? -errno : 0;
+    *res = weft__sock_shutdown(&SS(s)->io, SHUT_WR);
     return WEFT_READY;
 }
 static weft_poll bad_read(weft_stream *s, weft_context *cx, void *buf, size_t len, ssize_t *res) {
@@ -87,15 +132,16 @@ static weft_poll bad_shutdown(weft_stream *s, weft_context *cx, int *res) {
     *res = -EBADF;
     return WEFT_READY;
 }
+static weft_poll half_flush(weft_stream *s, weft_context *cx, int *res) { return ss_flush(s, cx, res); }
 
 #define VTABLES(NAME)                                                                          \
     {                                                                                          \
         {NAME, WEFT_STREAM_SPLIT_SAFE, ss_read, ss_readv, ss_write, ss_writev, ss_flush,       \
          ss_shutdown},                                                                         \
         {NAME " read half", WEFT_STREAM_SPLIT_SAFE, ss_read, ss_readv, bad_write, bad_writev,  \
-         ss_flush, bad_shutdown},                                                              \
+         half_flush, bad_shutdown},                                                            \
         {NAME " write half", WEFT_STREAM_SPLIT_SAFE, bad_read, bad_readv, ss_write, ss_writev, \
-         ss_flush, ss_shutdown},                                                               \
+         half_flush, ss_shutdown},                                                             \
     }
 
 const weft_stream_vtable weft__tcp_vtables[3] = VTABLES("weft_tcp_stream");
@@ -110,45 +156,66 @@ int weft__sock_stream_open(weft__sock_stream *s, const weft_stream_vtable *vts, 
 static bool is_write_half(const weft__sock_stream *s) {
     return s->stream.vt == &weft__tcp_vtables[2] || s->stream.vt == &weft__unix_vtables[2];
 }
+static bool is_read_half(const weft__sock_stream *s) {
+    return s->stream.vt == &weft__tcp_vtables[1] || s->stream.vt == &weft__unix_vtables[1];
+}
 
 void weft__sock_stream_close(weft__sock_stream *s) {
     weft_io_reg *r = s->io.reg;
     if (!r) return;
     s->io.reg = NULL;
-    /* Closing the write half of a split stream ends the write direction,
-     * as dropping Tokio's OwnedWriteHalf does. */
-    if (is_write_half(s) && atomic_load_explicit(&r->users, memory_order_acquire) > 1)
-        shutdown(r->fd, SHUT_WR);
+    if (atomic_load_explicit(&r->users, memory_order_acquire) > 1) {
+        /* One half of a split stream while the other lives: closing the
+         * write half ends the write direction, as dropping Tokio's
+         * OwnedWriteHalf does; an operation left waiting on this half is
+         * woken and finds it empty. */
+        if (is_write_half(s)) {
+            shutdown(r->fd, SHUT_WR);
+            weft__io_wake_slot(r, WEFT_INTEREST_WRITE);
+        } else if (is_read_half(s)) {
+            weft__io_wake_slot(r, WEFT_INTEREST_READ);
+        }
+    }
     weft__io_unshare(r);
 }
 
-void weft__sock_stream_split(weft__sock_stream *s, weft__sock_stream *rd, weft__sock_stream *wr) {
+int weft__sock_stream_split(weft__sock_stream *s, weft__sock_stream *rd, weft__sock_stream *wr) {
     const weft_stream_vtable *base = s->stream.vt;
     const weft_stream_vtable *vts =
         (base >= weft__unix_vtables && base < weft__unix_vtables + 3) ? weft__unix_vtables
                                                                        : weft__tcp_vtables;
     weft_io_reg *r = s->io.reg;
-    weft__io_share(r);
     rd->stream.vt = &vts[1];
-    rd->io.reg = r;
     wr->stream.vt = &vts[2];
+    if (!r) {
+        rd->io.reg = wr->io.reg = NULL;
+        return -EBADF;
+    }
+    weft__io_share(r);
+    rd->io.reg = r;
     wr->io.reg = r;
     if (s != rd && s != wr) s->io.reg = NULL;
+    return 0;
 }
 
 /* ---- listening ------------------------------------------------------------- */
+
+int weft__listen_fd(weft_io_handle *io, weft_runtime *rt, int fd, int backlog) {
+    io->reg = NULL;
+    if (backlog <= 0) backlog = SOMAXCONN;
+    if (listen(fd, backlog) < 0) return -errno;
+    /* Connections may already be queued: try the first accept at once. */
+    return weft__io_register(rt, fd, WEFT_IO_READABLE, &io->reg);
+}
 
 int weft__listen(weft_io_handle *io, weft_runtime *rt, const weft_sockaddr *addr, int backlog,
                  bool reuseaddr) {
     io->reg = NULL;
     int fd = weft__socket(addr->u.sa.sa_family, SOCK_STREAM, 0);
     if (fd < 0) return fd;
-    int one = 1;
-    if (reuseaddr) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (backlog <= 0) backlog = SOMAXCONN;
-    int err = 0;
-    if (bind(fd, &addr->u.sa, addr->len) < 0 || listen(fd, backlog) < 0) err = -errno;
-    if (!err) err = weft__io_register(rt, fd, WEFT_IO_READABLE, &io->reg);
+    if (reuseaddr) weft__setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    int err = bind(fd, &addr->u.sa, addr->len) < 0 ? -errno : 0;
+    if (!err) err = weft__listen_fd(io, rt, fd, backlog);
     if (err) close(fd);
     return err;
 }
@@ -189,6 +256,10 @@ static const weft_future_vtable accept_vtable;
 static weft_poll accept_poll(weft_future *f, weft_context *cx) {
     weft__accept *a = (weft__accept *)f;
     weft_tcp_listener *l = a->listener;
+    if (!l) {
+        a->result = -EINVAL;
+        return WEFT_READY;
+    }
     for (;;) {
         if (a->backing_off) {
             if (weft_future_poll(&a->backoff.base, cx) == WEFT_PENDING) return WEFT_PENDING;
@@ -196,13 +267,16 @@ static weft_poll accept_poll(weft_future *f, weft_context *cx) {
         }
         ssize_t res;
         accept_arg arg = {&a->peer};
-        if (weft__io_op(l->io.reg, cx, WEFT_INTEREST_READ, do_accept, &arg, &res) == WEFT_PENDING)
+        /* Read the handle at every poll: a closed listener is -EBADF. */
+        weft_io_reg *reg = l->io.reg;
+        if (weft__io_op(reg, cx, WEFT_INTEREST_READ, &a->wait, do_accept, &arg, &res) ==
+            WEFT_PENDING)
             return WEFT_PENDING;
         if (res >= 0) {
             int fd = (int)res;
             /* A fresh connection may already hold data: try reads first. */
-            int err = weft__sock_stream_open(&a->stream, a->stream.stream.vt, a->listener->io.reg->rt,
-                                             fd, WEFT_IO_READABLE | WEFT_IO_WRITABLE);
+            int err = weft__sock_stream_open(&a->stream, a->stream.stream.vt, reg->rt, fd,
+                                             WEFT_IO_READABLE | WEFT_IO_WRITABLE);
             if (err) {
                 close(fd);
                 a->result = err;
@@ -238,9 +312,8 @@ static void accept_drop(weft_future *f) {
     if (a->backing_off) {
         weft_future_drop(&a->backoff.base);
         a->backing_off = false;
-    } else if (f->state == WEFT_FUTURE_PENDING && a->listener->io.reg) {
-        weft__io_forget(a->listener->io.reg, WEFT_INTEREST_READ);
     }
+    weft__io_waiter_cancel(&a->wait);
 }
 
 static const weft_future_vtable accept_vtable = {accept_poll, accept_drop, "weft_accept"};
@@ -249,6 +322,7 @@ weft_future *weft__accept_init(weft__accept *f, void *listener, const weft_strea
     weft_future_init(&f->base, &accept_vtable);
     f->listener = listener;
     f->backing_off = false;
+    weft__io_waiter_init(&f->wait);
     f->result = 0;
     f->stream.stream.vt = &vts[0];
     f->stream.io.reg = NULL;

@@ -11,6 +11,7 @@
 
 int weft_unix_listener_bind(weft_unix_listener *l, weft_runtime *rt, const char *path,
                             int backlog) {
+    if (!l) return -EINVAL;
     weft_sockaddr a;
     memset(l, 0, sizeof *l);
     int err = weft_sockaddr_unix(&a, path);
@@ -18,14 +19,26 @@ int weft_unix_listener_bind(weft_unix_listener *l, weft_runtime *rt, const char 
     return weft__listen(&l->io, rt, &a, backlog, false);
 }
 
+int weft_unix_listener_adopt(weft_unix_listener *l, weft_runtime *rt, int fd) {
+    if (!l) return -EINVAL;
+    memset(l, 0, sizeof *l);
+    int err = weft__sock_check(fd, AF_UNIX, AF_UNIX, SOCK_STREAM, 1);
+    if (err) return err;
+    return weft__sock_adopt(&l->io, rt, fd, WEFT_IO_READABLE);
+}
+
+int weft_unix_listener_fd(const weft_unix_listener *l) { return l ? weft__handle_fd(&l->io) : -EINVAL; }
+
 int weft_unix_listener_local_addr(const weft_unix_listener *l, weft_sockaddr *out) {
-    return weft__local_addr(weft__io_fd(&l->io), out);
+    return l ? weft__local_addr(weft__handle_fd(&l->io), out) : -EINVAL;
 }
 
 void weft_unix_listener_close(weft_unix_listener *l) {
-    if (!l->io.reg) return;
-    weft__io_deregister(l->io.reg);
-    l->io.reg = NULL;
+    if (l) weft__handle_close(&l->io);
+}
+
+int weft_unix_listener_into_fd(weft_unix_listener *l) {
+    return l ? weft__handle_into_fd(&l->io) : -EINVAL;
 }
 
 weft_future *weft_unix_accept_init(weft_unix_accept *f, weft_unix_listener *l) {
@@ -37,6 +50,7 @@ weft_future *weft_unix_accept_init(weft_unix_accept *f, weft_unix_listener *l) {
 enum { U_START = 0, U_CONNECTING, U_DONE };
 
 static weft_poll uconnect_finish(weft_unix_connect *c, int result) {
+    weft__io_waiter_cancel(&c->wait);
     if (result != 0 && c->pending.reg) {
         weft__io_deregister(c->pending.reg);
     } else if (result == 0) {
@@ -78,10 +92,11 @@ static weft_poll uconnect_poll(weft_future *f, weft_context *cx) {
     }
     for (;;) {
         weft_io_ready ev;
-        bool sd;
-        if (weft__io_poll_ready(c->pending.reg, cx, WEFT_INTEREST_WRITE, &ev, &sd) == WEFT_PENDING)
+        int err;
+        if (weft__io_poll_ready(c->pending.reg, cx, WEFT_INTEREST_WRITE, &c->wait, &ev, &err) ==
+            WEFT_PENDING)
             return WEFT_PENDING;
-        if (sd) return uconnect_finish(c, -ESHUTDOWN);
+        if (err) return uconnect_finish(c, err);
         int soerr = 0;
         socklen_t sl = sizeof soerr;
         if (getsockopt(c->pending.reg->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) soerr = errno;
@@ -94,6 +109,7 @@ static weft_poll uconnect_poll(weft_future *f, weft_context *cx) {
 
 static void uconnect_drop(weft_future *f) {
     weft_unix_connect *c = (weft_unix_connect *)f;
+    weft__io_waiter_cancel(&c->wait);
     if (c->pending.reg) weft__io_deregister(c->pending.reg);
     c->pending.reg = NULL;
 }
@@ -105,6 +121,7 @@ weft_future *weft_unix_connect_init(weft_unix_connect *f, const char *path) {
     weft_future_init(&f->base, &uconnect_vtable);
     f->parse_error = weft_sockaddr_unix(&f->target, path);
     f->pending.reg = NULL;
+    weft__io_waiter_init(&f->wait);
     f->state = U_START;
     f->result = 0;
     f->stream.stream.vt = &weft__unix_vtables[0];
@@ -134,29 +151,46 @@ static int pair(int type, weft_io_handle *a, weft_io_handle *b, weft_runtime *rt
 }
 
 int weft_unix_stream_pair(weft_unix_stream *a, weft_unix_stream *b, weft_runtime *rt) {
+    if (!a || !b) return -EINVAL;
     a->stream.vt = b->stream.vt = &weft__unix_vtables[0];
     return pair(SOCK_STREAM, &a->io, &b->io, rt);
 }
 
-int weft_unix_stream_fd(const weft_unix_stream *s) { return weft__io_fd(&s->io); }
+int weft_unix_stream_adopt(weft_unix_stream *s, weft_runtime *rt, int fd) {
+    if (!s) return -EINVAL;
+    s->stream.vt = &weft__unix_vtables[0];
+    s->io.reg = NULL;
+    int err = weft__sock_check(fd, AF_UNIX, AF_UNIX, SOCK_STREAM, 0);
+    if (err) return err;
+    return weft__sock_adopt(&s->io, rt, fd, WEFT_IO_READABLE | WEFT_IO_WRITABLE);
+}
+
+int weft_unix_stream_fd(const weft_unix_stream *s) { return s ? weft__handle_fd(&s->io) : -EINVAL; }
 int weft_unix_stream_local_addr(const weft_unix_stream *s, weft_sockaddr *out) {
-    return weft__local_addr(weft__io_fd(&s->io), out);
+    return s ? weft__local_addr(weft__handle_fd(&s->io), out) : -EINVAL;
 }
 int weft_unix_stream_peer_addr(const weft_unix_stream *s, weft_sockaddr *out) {
-    return weft__peer_addr(weft__io_fd(&s->io), out);
+    return s ? weft__peer_addr(weft__handle_fd(&s->io), out) : -EINVAL;
 }
 int weft_unix_stream_shutdown(weft_unix_stream *s, int how) {
-    return shutdown(weft__io_fd(&s->io), how) < 0 ? -errno : 0;
+    return s ? weft__sock_shutdown(&s->io, how) : -EINVAL;
 }
-void weft_unix_stream_into_split(weft_unix_stream *s, weft_unix_stream *rd, weft_unix_stream *wr) {
-    weft__sock_stream_split((weft__sock_stream *)s, (weft__sock_stream *)rd,
-                            (weft__sock_stream *)wr);
+int weft_unix_stream_into_split(weft_unix_stream *s, weft_unix_stream *rd, weft_unix_stream *wr) {
+    if (!s || !rd || !wr || rd == wr) return -EINVAL;
+    return weft__sock_stream_split((weft__sock_stream *)s, (weft__sock_stream *)rd,
+                                   (weft__sock_stream *)wr);
 }
-void weft_unix_stream_close(weft_unix_stream *s) { weft__sock_stream_close((weft__sock_stream *)s); }
+void weft_unix_stream_close(weft_unix_stream *s) {
+    if (s) weft__sock_stream_close((weft__sock_stream *)s);
+}
+int weft_unix_stream_into_fd(weft_unix_stream *s) {
+    return s ? weft__handle_into_fd(&s->io) : -EINVAL;
+}
 
 /* ---- datagrams ------------------------------------------------------------ */
 
 int weft_unix_datagram_bind(weft_unix_datagram *d, weft_runtime *rt, const char *path) {
+    if (!d) return -EINVAL;
     weft_sockaddr a;
     d->io.reg = NULL;
     int err = weft_sockaddr_unix(&a, path);
@@ -165,14 +199,25 @@ int weft_unix_datagram_bind(weft_unix_datagram *d, weft_runtime *rt, const char 
 }
 
 int weft_unix_datagram_unbound(weft_unix_datagram *d, weft_runtime *rt) {
+    if (!d) return -EINVAL;
     return weft__dgram_open(&d->io, rt, AF_UNIX, NULL);
 }
 
 int weft_unix_datagram_pair(weft_unix_datagram *a, weft_unix_datagram *b, weft_runtime *rt) {
+    if (!a || !b) return -EINVAL;
     return pair(SOCK_DGRAM, &a->io, &b->io, rt);
 }
 
+int weft_unix_datagram_adopt(weft_unix_datagram *d, weft_runtime *rt, int fd) {
+    if (!d) return -EINVAL;
+    d->io.reg = NULL;
+    int err = weft__sock_check(fd, AF_UNIX, AF_UNIX, SOCK_DGRAM, -1);
+    if (err) return err;
+    return weft__sock_adopt(&d->io, rt, fd, WEFT_IO_READABLE | WEFT_IO_WRITABLE);
+}
+
 int weft_unix_datagram_connect(weft_unix_datagram *d, const char *path) {
+    if (!d) return -EINVAL;
     weft_sockaddr a;
     int err = weft_sockaddr_unix(&a, path);
     if (err) return err;
@@ -182,11 +227,15 @@ int weft_unix_datagram_connect(weft_unix_datagram *d, const char *path) {
 }
 
 int weft_unix_datagram_local_addr(const weft_unix_datagram *d, weft_sockaddr *out) {
-    return weft__local_addr(weft__io_fd(&d->io), out);
+    return d ? weft__local_addr(weft__handle_fd(&d->io), out) : -EINVAL;
 }
 
+int weft_unix_datagram_fd(const weft_unix_datagram *d) { return d ? weft__handle_fd(&d->io) : -EINVAL; }
+
 void weft_unix_datagram_close(weft_unix_datagram *d) {
-    if (!d->io.reg) return;
-    weft__io_deregister(d->io.reg);
-    d->io.reg = NULL;
+    if (d) weft__handle_close(&d->io);
+}
+
+int weft_unix_datagram_into_fd(weft_unix_datagram *d) {
+    return d ? weft__handle_into_fd(&d->io) : -EINVAL;
 }
