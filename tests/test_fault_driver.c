@@ -133,9 +133,65 @@ static void test_shutdown_wakes_outside_waiters_without_memory(void **state) {
     weft_unix_stream_close(&b);
 }
 
+/* ---- the backend's wait itself fails ------------------------------------------------ */
+
+typedef struct idle_sleep {
+    WEFT_CORO_FIELDS;
+    weft_sleep s;
+} idle_sleep;
+WEFT_ASYNC(idle_sleep, NULL) {
+    WEFT_BEGIN();
+    WEFT_AWAIT(weft_sleep_init(&self->s, 30));
+    WEFT_END();
+}
+
+/* ENOMEM from epoll_wait / poll: the runtime pauses and goes on; it does
+ * not spin (a few dozen waits in 30 ms, not millions). */
+static void test_wait_enomem_does_not_spin(void **state) {
+    (void)state;
+    for (int backend = WEFT_IO_EPOLL; backend <= WEFT_IO_POLL; backend++) {
+        weft_runtime_options o = test_runtime_options();
+        o.io_backend = (weft_io_backend)backend;
+        weft_runtime *rt;
+        assert_int_equal(weft_runtime_create(&rt, &o), 0);
+        fault_fn fn = backend == WEFT_IO_EPOLL ? FAULT_EPOLL_WAIT : FAULT_POLL;
+        fault_arm(fn, (fault_rule){.err = ENOMEM});
+        idle_sleep f;
+        idle_sleep_start(&f);
+        assert_int_equal(weft_block_on(rt, &f.base), 0);
+        unsigned failed = fault_failed(fn);
+        fault_disarm(fn);
+        assert_true(failed >= 1);
+        assert_true(failed < 1000);
+        weft_runtime_destroy(rt);
+    }
+}
+
+/* Any other failure means the driver's descriptors are broken: the process
+ * stops with a message that says so, instead of spinning. */
+static void broken_wait_child(void) {
+    weft_runtime_options o = {.flavor = WEFT_CURRENT_THREAD, .io_backend = WEFT_IO_EPOLL};
+    weft_runtime *rt;
+    if (weft_runtime_create(&rt, &o) != 0) return;
+    fault_arm(FAULT_EPOLL_WAIT, (fault_rule){.err = EBADF});
+    idle_sleep f;
+    idle_sleep_start(&f);
+    weft_block_on(rt, &f.base);
+}
+
+static void test_wait_broken_stops_with_message(void **state) {
+    (void)state;
+    int sig;
+    const char *err = run_in_child(broken_wait_child, &sig);
+    assert_int_equal(sig, SIGABRT);
+    assert_non_null(strstr(err, "driver's wait failed"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_poll_set_alloc_failure_keeps_wakeups),
+        cmocka_unit_test(test_wait_enomem_does_not_spin),
+        cmocka_unit_test(test_wait_broken_stops_with_message),
         cmocka_unit_test(test_shutdown_wakes_outside_waiters_without_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,9 @@
 #include "io/driver.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -140,6 +142,22 @@ static void release_pending(weft_driver *d) {
     while (n--) weft__runtime_unref(rt);
 }
 
+/* The backend's wait failed with something other than EINTR. ENOMEM is
+ * the kernel short of memory for the event list: pause a millisecond so
+ * that the caller's loop does not spin while it lasts. Anything else
+ * (EBADF, EINVAL, EFAULT) means the driver's own descriptors are broken,
+ * which no retry mends: stop with a message rather than spin. */
+static void wait_failed(weft_driver *d, int err) {
+    if (err == -ENOMEM) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        return;
+    }
+    fprintf(stderr, "weft: fatal: the %s driver's wait failed: %s\n", d->backend->name,
+            weft_strerror(err));
+    abort();
+}
+
 void weft__driver_park(weft_driver *d, int timeout_ms) {
     if (atomic_load_explicit(&d->pending_count, memory_order_relaxed)) release_pending(d);
     if (timeout_ms != 0) {
@@ -150,8 +168,9 @@ void weft__driver_park(weft_driver *d, int timeout_ms) {
             timeout_ms = 0;
         }
     }
-    d->backend->wait(d, timeout_ms);
+    int n = d->backend->wait(d, timeout_ms);
     if (timeout_ms != 0) atomic_store(&d->park_state, PARK_EMPTY);
+    if (WEFT_UNLIKELY(n < 0)) wait_failed(d, n);
 }
 
 void weft__driver_unpark(weft_driver *d) {
@@ -196,8 +215,12 @@ int weft__io_register(weft_runtime *rt, int fd, uint32_t initial, weft_io_reg **
     r->close_fd = true;
     err = d->backend->add(d, r);
     if (err) {
-        weft__list_push_front(&d->cache, &r->node);
-        d->cache_len++;
+        if (d->cache_len < REG_CACHE_MAX) {
+            weft__list_push_front(&d->cache, &r->node);
+            d->cache_len++;
+        } else {
+            free(r);
+        }
         goto out;
     }
     weft__list_push_back(&d->live, &r->node);

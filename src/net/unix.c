@@ -73,7 +73,8 @@ static weft_poll uconnect_poll(weft_future *f, weft_context *cx) {
         uint32_t initial = WEFT_IO_READABLE | WEFT_IO_WRITABLE;
         bool done = true;
         if (connect(fd, &c->target.u.sa, c->target.len) < 0) {
-            if (errno != EINPROGRESS) {
+            /* EINTR: the connection goes on asynchronously, as EINPROGRESS. */
+            if (errno != EINPROGRESS && errno != EINTR) {
                 /* EAGAIN: the listener's backlog is full (Linux). */
                 int err = -errno;
                 close(fd);

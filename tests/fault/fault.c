@@ -2,6 +2,7 @@
 #include "fault.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -109,6 +110,18 @@ int __real_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int __wrap_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
     FAIL_IF(FAULT_EPOLL_CTL, fd, op, 0, -1);
     return __real_epoll_ctl(epfd, op, fd, ev);
+}
+
+int __real_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout);
+int __wrap_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout) {
+    FAIL_IF(FAULT_EPOLL_WAIT, epfd, 0, 0, -1);
+    return __real_epoll_wait(epfd, evs, max, timeout);
+}
+
+int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout) {
+    FAIL_IF(FAULT_POLL, -1, 0, 0, -1);
+    return __real_poll(fds, n, timeout);
 }
 
 int __real_accept(int fd, struct sockaddr *a, socklen_t *l);

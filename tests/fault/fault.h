@@ -29,6 +29,8 @@
 typedef enum fault_fn {
     FAULT_EPOLL_CREATE, /* epoll_create1 */
     FAULT_EPOLL_CTL,
+    FAULT_EPOLL_WAIT,
+    FAULT_POLL,
     FAULT_ACCEPT, /* accept and accept4 */
     FAULT_READ,
     FAULT_WRITE,
