@@ -1,4 +1,7 @@
-/* weft.h — the whole public API of weft, an asynchronous runtime for C. */
+/**
+ * @file
+ * weft.h — the whole public API of weft, an asynchronous runtime for C.
+ */
 #ifndef WEFT_H
 #define WEFT_H
 

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/channel.h — channels for any fixed-size C type: oneshot, mpsc
  * (bounded and unbounded), broadcast and watch, after Tokio's.
  *
@@ -116,8 +117,8 @@ WEFT_API bool weft_oneshot_tx_is_closed(weft_oneshot_tx *tx);
  * output) then, or at once if `tx` is NULL. Cancel-safe.
  */
 typedef struct weft_oneshot_closed {
-    weft_future base;
-    weft_oneshot_tx *tx;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_oneshot_tx *tx; /**< @private */
 } weft_oneshot_closed;
 
 /** Initialises a closed() future of `tx`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
@@ -130,9 +131,9 @@ WEFT_API weft_future *weft_oneshot_closed_init(weft_oneshot_closed *f, weft_ones
  * Cancel-safe: the value is only taken by the poll that returns ready.
  */
 typedef struct weft_oneshot_recv {
-    weft_future base;
-    weft_oneshot_rx *rx;
-    void *out;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_oneshot_rx *rx; /**< @private */
+    void *out; /**< @private */
     int result; /**< output: 0 or -WEFT_ECLOSED */
 } weft_oneshot_recv;
 
@@ -224,10 +225,10 @@ WEFT_API int weft_mpsc_try_send(weft_mpsc_tx *tx, const void *msg);
  * had been reserved for it is passed to the next waiting sender.
  */
 typedef struct weft_mpsc_send {
-    weft_future base;
-    weft_mpsc_tx *tx;
-    const void *msg;
-    weft_wait_node node;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_mpsc_tx *tx; /**< @private */
+    const void *msg; /**< @private */
+    weft_wait_node node; /**< @private */
     int result; /**< output: 0, -WEFT_ECLOSED or -ENOMEM */
 } weft_mpsc_send;
 
@@ -243,7 +244,7 @@ WEFT_API weft_future *weft_mpsc_send_init(weft_mpsc_send *f, weft_mpsc_tx *tx, c
  * be destroyed again, which does nothing.
  */
 typedef struct weft_mpsc_permit {
-    struct weft_mpsc *chan; /* NULL when empty */
+    struct weft_mpsc *chan; /**< @private NULL when empty */
 } weft_mpsc_permit;
 
 /**
@@ -254,9 +255,9 @@ typedef struct weft_mpsc_permit {
  * passed to the next waiting sender.
  */
 typedef struct weft_mpsc_reserve {
-    weft_future base;
-    weft_mpsc_tx *tx;
-    weft_wait_node node;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_mpsc_tx *tx; /**< @private */
+    weft_wait_node node; /**< @private */
     weft_mpsc_permit permit; /**< output */
     int result;              /**< output: 0 or -WEFT_ECLOSED */
 } weft_mpsc_reserve;
@@ -294,9 +295,9 @@ WEFT_API void weft_mpsc_permit_destroy(weft_mpsc_permit *permit);
  * Cancel-safe: a message is removed only by the poll that returns ready.
  */
 typedef struct weft_mpsc_recv {
-    weft_future base;
-    weft_mpsc_rx *rx;
-    void *out;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_mpsc_rx *rx; /**< @private */
+    void *out; /**< @private */
     int result; /**< output: 0 or -WEFT_ECLOSED */
 } weft_mpsc_recv;
 
@@ -400,10 +401,10 @@ WEFT_API uint64_t weft_broadcast_rx_pending(weft_broadcast_rx *rx);
  * returns ready.
  */
 typedef struct weft_broadcast_recv {
-    weft_future base;
-    weft_broadcast_rx *rx;
-    void *out;
-    weft_wait_node node;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_broadcast_rx *rx; /**< @private */
+    void *out; /**< @private */
+    weft_wait_node node; /**< @private */
     int result;      /**< output */
     uint64_t missed; /**< output when result == -WEFT_ELAGGED */
 } weft_broadcast_recv;
@@ -508,9 +509,9 @@ WEFT_API void weft_watch_rx_destroy(weft_watch_rx **rx);
  * Cancel-safe: marking seen happens only in the poll that returns ready.
  */
 typedef struct weft_watch_changed {
-    weft_future base;
-    weft_watch_rx *rx;
-    weft_wait_node node;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_watch_rx *rx; /**< @private */
+    weft_wait_node node; /**< @private */
     int result; /**< output: 0 or -WEFT_ECLOSED */
 } weft_watch_changed;
 

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/combinator.h — futures built from other futures: join, select,
  * yield_now, and a future made of a poll function and its state.
  * None of them allocates; children live in the caller's struct.
@@ -25,11 +26,11 @@ extern "C" {
  * Dropping the join drops the children that have not completed.
  */
 typedef struct weft_join {
-    weft_future base;
-    weft_future **children;
-    uint32_t n;
-    uint32_t remaining;
-    uint32_t start; /* rotates the first child polled, for fairness */
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_future **children; /**< @private */
+    uint32_t n; /**< @private */
+    uint32_t remaining; /**< @private */
+    uint32_t start; /**< @private rotates the first child polled, for fairness */
 } weft_join;
 
 /**
@@ -73,11 +74,11 @@ typedef enum weft_select_losers {
  * future. Dropping the select before it completes drops every child.
  */
 typedef struct weft_select {
-    weft_future base;
-    weft_future **children;
-    uint32_t n;
-    uint32_t start;
-    weft_select_losers losers;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_future **children; /**< @private */
+    uint32_t n; /**< @private */
+    uint32_t start; /**< @private */
+    weft_select_losers losers; /**< @private */
     int winner; /**< output: index of the winning child */
 } weft_select;
 
@@ -97,8 +98,8 @@ WEFT_API weft_future *weft_select_init(weft_select *s, weft_future **children, s
 
 /** Pending once (after waking its task), ready on the next poll. */
 typedef struct weft_yield_now {
-    weft_future base;
-    bool yielded;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    bool yielded; /**< @private */
 } weft_yield_now;
 
 /** Initialises a yield_now future. Returns `&y->base`. */
@@ -106,7 +107,7 @@ WEFT_API weft_future *weft_yield_now_init(weft_yield_now *y);
 
 /** A future that is ready on its first poll (for APIs that take a future). */
 typedef struct weft_ready {
-    weft_future base;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
 } weft_ready;
 
 /** Initialises a ready future. Returns `&r->base`. */
@@ -121,10 +122,10 @@ typedef weft_poll (*weft_poll_fn_t)(void *state, weft_context *cx);
  * future is dropped before completing. The state is the caller's.
  */
 typedef struct weft_poll_fn {
-    weft_future base;
-    weft_poll_fn_t fn;
-    void (*drop)(void *state);
-    void *state;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_poll_fn_t fn; /**< @private */
+    void (*drop)(void *state); /**< @private */
+    void *state; /**< @private */
 } weft_poll_fn;
 
 /** Initialises a poll_fn future. Returns `&p->base`. */

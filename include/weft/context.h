@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/context.h — what a poll receives: the waker of the task being
  * polled, the runtime, and the task's cooperative budget.
  */

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/coro.h — coroutines: the macros that turn a struct plus a poll
  * function into an "async function" (WEFT_ASYNC, WEFT_BEGIN, WEFT_AWAIT,
  * WEFT_YIELD, WEFT_RETURN, WEFT_END). See docs/coroutines.md.
@@ -18,13 +19,13 @@ extern "C" {
  * `child` is the future being awaited, which dropping the coroutine drops.
  */
 typedef struct weft_coro {
-    void *resume;
-    weft_future *child;
+    void *resume; /**< @private */
+    weft_future *child; /**< @private */
 } weft_coro;
 
 /** The vtable of a coroutine type: a future vtable plus the cleanup hook. */
 typedef struct weft_coro_vtable {
-    weft_future_vtable future;
+    weft_future_vtable future; /**< @private */
     /** Releases the coroutine's own resources; runs exactly once, when the
      *  coroutine finishes or is dropped, whichever comes first. May be NULL. */
     void (*cleanup)(void *self);

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/error.h — error values.
  *
  * Every weft function that can fail returns a negative number: -errno where

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/future.h — the future contract: the header every future starts
  * with, its vtable, and polling and dropping it.
  *
@@ -55,7 +56,7 @@ enum {
 
 /** The header every future starts with. */
 struct weft_future {
-    const weft_future_vtable *vtable;
+    const weft_future_vtable *vtable; /**< @private */
     uint32_t state;   /**< WEFT_FUTURE_* */
     uint32_t pinned;  /**< low bits of the address of the first poll (move detection) */
 };

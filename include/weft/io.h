@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/io.h — asynchronous byte streams and the reactor's public face.
  *
  *  - weft_stream: the reader/writer interface every byte stream implements
@@ -90,7 +91,7 @@ typedef enum weft_interest {
  */
 typedef struct weft_io_ready {
     uint32_t ready; /**< WEFT_IO_* bits */
-    uint32_t tick;
+    uint32_t tick;  /**< the registration's event count when it was seen */
 } weft_io_ready;
 
 /* ------------------------------------------------------------------------ */
@@ -113,13 +114,17 @@ enum {
  * poll_write returns READY with -EBADF, and vice versa.
  */
 typedef struct weft_stream_vtable {
-    const char *name;
-    uint32_t flags;
+    const char *name; /**< the stream type's name, for messages */
+    uint32_t flags;   /**< WEFT_STREAM_* */
+    /** Reads at most `len` bytes into `buf`, as the contract above says. */
     weft_poll (*poll_read)(weft_stream *s, weft_context *cx, void *buf, size_t len, ssize_t *res);
+    /** Scatter read; may be NULL. */
     weft_poll (*poll_readv)(weft_stream *s, weft_context *cx, const struct iovec *iov, int iovcnt,
                             ssize_t *res);
+    /** Writes at most `len` bytes from `buf`, as the contract above says. */
     weft_poll (*poll_write)(weft_stream *s, weft_context *cx, const void *buf, size_t len,
                             ssize_t *res);
+    /** Gather write; may be NULL. */
     weft_poll (*poll_writev)(weft_stream *s, weft_context *cx, const struct iovec *iov, int iovcnt,
                              ssize_t *res);
     /** Pushes buffered bytes down to the OS; *res = 0 or -errno. */
@@ -131,7 +136,7 @@ typedef struct weft_stream_vtable {
 /** The header of every byte stream: embed it first (TCP and Unix streams,
  *  buffered readers and writers, split halves all start with one). */
 struct weft_stream {
-    const weft_stream_vtable *vt;
+    const weft_stream_vtable *vt; /**< @private */
 };
 
 /** Calls the stream's poll_read. Runtime thread; see the contract above. */
@@ -165,10 +170,10 @@ WEFT_API weft_poll weft_stream_poll_writev(weft_stream *s, weft_context *cx,
  * `polls` counts its polls. Polled on a runtime thread.
  */
 typedef struct weft_read {
-    weft_future base;
-    weft_stream *s;
-    void *buf;
-    size_t len;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *s; /**< @private */
+    void *buf; /**< @private */
+    size_t len; /**< @private */
     ssize_t result; /**< output */
     uint32_t polls; /**< how many times it was polled (observability) */
 } weft_read;
@@ -179,10 +184,10 @@ WEFT_API weft_future *weft_read_init(weft_read *f, weft_stream *s, void *buf, si
 
 /** Scatter read: like weft_read over `iov` (which must outlive the future). */
 typedef struct weft_readv {
-    weft_future base;
-    weft_stream *s;
-    const struct iovec *iov;
-    int iovcnt;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *s; /**< @private */
+    const struct iovec *iov; /**< @private */
+    int iovcnt; /**< @private */
     ssize_t result; /**< output: bytes, 0 at EOF, or -errno */
 } weft_readv;
 
@@ -198,10 +203,10 @@ WEFT_API weft_future *weft_readv_init(weft_readv *f, weft_stream *s, const struc
  * read are in `buf`, not in the stream.
  */
 typedef struct weft_read_exact {
-    weft_future base;
-    weft_stream *s;
-    unsigned char *buf;
-    size_t len;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *s; /**< @private */
+    unsigned char *buf; /**< @private */
+    size_t len; /**< @private */
     size_t done;    /**< bytes read so far */
     int result;     /**< output */
 } weft_read_exact;
@@ -216,10 +221,10 @@ WEFT_API weft_future *weft_read_exact_init(weft_read_exact *f, weft_stream *s, v
  * Cancel-safe.
  */
 typedef struct weft_write {
-    weft_future base;
-    weft_stream *s;
-    const void *buf;
-    size_t len;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *s; /**< @private */
+    const void *buf; /**< @private */
+    size_t len; /**< @private */
     ssize_t result; /**< output */
 } weft_write;
 
@@ -228,10 +233,10 @@ WEFT_API weft_future *weft_write_init(weft_write *f, weft_stream *s, const void 
 
 /** Gather write: like weft_write over `iov` (which must outlive the future). */
 typedef struct weft_writev {
-    weft_future base;
-    weft_stream *s;
-    const struct iovec *iov;
-    int iovcnt;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *s; /**< @private */
+    const struct iovec *iov; /**< @private */
+    int iovcnt; /**< @private */
     ssize_t result; /**< output: bytes written or -errno */
 } weft_writev;
 
@@ -245,10 +250,10 @@ WEFT_API weft_future *weft_writev_init(weft_writev *f, weft_stream *s, const str
  * written (all of them on success). Dropping it stops after `done` bytes.
  */
 typedef struct weft_write_all {
-    weft_future base;
-    weft_stream *s;
-    const unsigned char *buf;
-    size_t len;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *s; /**< @private */
+    const unsigned char *buf; /**< @private */
+    size_t len; /**< @private */
     size_t done;   /**< bytes written so far */
     int result;    /**< output */
 } weft_write_all;
@@ -259,9 +264,9 @@ WEFT_API weft_future *weft_write_all_init(weft_write_all *f, weft_stream *s, con
 
 /** Flush or shutdown of a stream. Output `result`: 0 or -errno. Cancel-safe. */
 typedef struct weft_flush {
-    weft_future base;
-    weft_stream *s;
-    bool shutdown;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *s; /**< @private */
+    bool shutdown; /**< @private */
     int result; /**< output */
 } weft_flush;
 
@@ -280,13 +285,18 @@ WEFT_API weft_future *weft_shutdown_init(weft_flush *f, weft_stream *s);
  * bytes read from `r` but not yet written (at most the buffer's size).
  */
 typedef struct weft_copy {
-    weft_future base;
-    weft_stream *r, *w;
-    unsigned char *buf;
-    size_t cap, pos, end;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *r; /**< @private */
+    weft_stream *w; /**< @private */
+    unsigned char *buf; /**< @private */
+    size_t cap; /**< @private */
+    size_t pos; /**< @private */
+    size_t end; /**< @private */
     uint64_t total;   /**< output: bytes copied */
     int result;       /**< output */
-    bool owned, read_done, need_flush;
+    bool owned; /**< @private */
+    bool read_done; /**< @private */
+    bool need_flush; /**< @private */
 } weft_copy;
 
 /**
@@ -308,11 +318,13 @@ WEFT_API weft_future *weft_copy_init(weft_copy *f, weft_stream *r, weft_stream *
  * operation on it returns -EBADF.
  */
 typedef struct weft_bufreader {
-    weft_stream stream;
-    weft_stream *inner;
-    unsigned char *buf;
-    size_t cap, pos, end;
-    bool owned;
+    weft_stream stream; /**< the byte-stream interface: pass `&s->stream` to any stream function */
+    weft_stream *inner; /**< @private */
+    unsigned char *buf; /**< @private */
+    size_t cap; /**< @private */
+    size_t pos; /**< @private */
+    size_t end; /**< @private */
+    bool owned; /**< @private */
 } weft_bufreader;
 
 /**
@@ -340,12 +352,12 @@ static inline size_t weft_bufreader_buffered(const weft_bufreader *b) { return b
  * Cancel-safe: bytes leave the reader's buffer only when it completes.
  */
 typedef struct weft_read_until {
-    weft_future base;
-    weft_bufreader *b;
-    unsigned char *out;
-    size_t cap;
-    int delim;
-    bool nul;      /* read_line: NUL-terminate */
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_bufreader *b; /**< @private */
+    unsigned char *out; /**< @private */
+    size_t cap; /**< @private */
+    int delim; /**< @private */
+    bool nul;      /**< @private read_line: NUL-terminate */
     bool found;    /**< output */
     ssize_t result; /**< output */
 } weft_read_until;
@@ -370,11 +382,13 @@ WEFT_API weft_future *weft_read_line_init(weft_read_until *f, weft_bufreader *b,
  * operation on it returns -EBADF.
  */
 typedef struct weft_bufwriter {
-    weft_stream stream;
-    weft_stream *inner;
-    unsigned char *buf;
-    size_t cap, pos, len; /* buf[pos..len) is waiting to be written */
-    bool owned;
+    weft_stream stream; /**< the byte-stream interface: pass `&s->stream` to any stream function */
+    weft_stream *inner; /**< @private */
+    unsigned char *buf; /**< @private */
+    size_t cap; /**< @private */
+    size_t pos; /**< @private buf[pos..len) is waiting to be written */
+    size_t len; /**< @private */
+    bool owned; /**< @private */
 } weft_bufwriter;
 
 /** Initialises `b` like weft_bufreader_init. Returns 0, -ENOMEM or -EINVAL. Any thread. */
@@ -395,9 +409,9 @@ struct weft__split_core;
 
 /** One half of a split stream: a weft_stream that only reads or only writes. */
 typedef struct weft_split_half {
-    weft_stream stream;
-    weft_stream *inner;
-    struct weft__split_core *core; /* NULL when the inner stream is split-safe */
+    weft_stream stream; /**< the byte-stream interface: pass `&s->stream` to any stream function */
+    weft_stream *inner; /**< @private */
+    struct weft__split_core *core; /**< @private NULL when the inner stream is split-safe */
 } weft_split_half;
 
 /**
@@ -424,7 +438,7 @@ WEFT_API void weft_split_half_close(weft_split_half *h);
 /** A descriptor registered with a runtime's reactor (like Tokio's AsyncFd).
  *  Zero-initialised, it is empty. */
 typedef struct weft_async_fd {
-    weft_io_handle io;
+    weft_io_handle io; /**< @private */
 } weft_async_fd;
 
 /**
@@ -464,10 +478,10 @@ WEFT_API int weft_async_fd_fd(const weft_async_fd *a);
  * Cancel-safe (dropping it leaves the descriptor's waiter list).
  */
 typedef struct weft_async_fd_ready {
-    weft_future base;
-    weft_async_fd *fd;
-    weft_interest interest;
-    weft_io_waiter wait; /* private */
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_async_fd *fd; /**< @private */
+    weft_interest interest; /**< @private */
+    weft_io_waiter wait; /**< @private private */
     weft_io_ready ready; /**< output */
     int result;          /**< output */
 } weft_async_fd_ready;

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/join_set.h — a set of spawned tasks whose results are collected in
  * completion order (Tokio's JoinSet).
  *
@@ -30,6 +31,7 @@
 extern "C" {
 #endif
 
+/** A set of tasks whose results are collected in completion order (opaque). */
 typedef struct weft_join_set weft_join_set;
 struct weft_join_set_slot;
 
@@ -96,10 +98,10 @@ WEFT_API void weft_join_set_detach_all(weft_join_set *js);
  * returns ready; a dropped join_next leaves it for the next one.
  */
 typedef struct weft_join_set_next {
-    weft_future base;
-    weft_join_set *js;
-    void *out;
-    struct weft_join_set_slot *cur; /* a slot taken while its handle completes */
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_join_set *js; /**< @private */
+    void *out; /**< @private */
+    struct weft_join_set_slot *cur; /**< @private a slot taken while its handle completes */
     int result;  /**< output */
     uint64_t id; /**< output: the task's id */
 } weft_join_set_next;

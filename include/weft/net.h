@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/net.h — sockets: TCP listeners and streams, a TCP socket builder,
  * UDP, Unix stream and datagram sockets, address parsing and name
  * resolution.
@@ -89,8 +90,8 @@ typedef struct weft_sockaddr {
         struct sockaddr_in in4;
         struct sockaddr_in6 in6;
         struct sockaddr_un un;
-    } u;
-    socklen_t len;
+    } u;           /**< the address, by family: `u.sa` for the socket calls */
+    socklen_t len; /**< its length in bytes, as the socket calls take it */
 } weft_sockaddr;
 
 /** Longest text weft_sockaddr_format writes for an IP address, with the NUL. */
@@ -137,11 +138,11 @@ WEFT_API bool weft_sockaddr_equal(const weft_sockaddr *a, const weft_sockaddr *b
  * pool thread finishes it on its own and frees it).
  */
 typedef struct weft_resolve {
-    weft_future base;
-    char text[300];
-    weft_sockaddr *out;
-    size_t cap;
-    struct weft__resolve_req *req;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    char text[300]; /**< @private */
+    weft_sockaddr *out; /**< @private */
+    size_t cap; /**< @private */
+    struct weft__resolve_req *req; /**< @private */
     int result; /**< output */
 } weft_resolve;
 
@@ -156,9 +157,9 @@ WEFT_API weft_future *weft_resolve_init(weft_resolve *f, const char *text, weft_
 
 /** A TCP listener. Zero-initialised, it is empty. */
 typedef struct weft_tcp_listener {
-    weft_io_handle io;
-    uint32_t backoff_ms;        /* accept back-off after EMFILE/ENFILE (atomic access) */
-    uint32_t fd_error_reported; /* the exhaustion was reported (atomic access) */
+    weft_io_handle io; /**< @private */
+    uint32_t backoff_ms;        /**< @private accept back-off after EMFILE/ENFILE (atomic access) */
+    uint32_t fd_error_reported; /**< @private the exhaustion was reported (atomic access) */
 } weft_tcp_listener;
 
 /**
@@ -212,7 +213,7 @@ WEFT_API int weft_tcp_listener_into_fd(weft_tcp_listener *l);
  *  Zero-initialised, it is empty. */
 typedef struct weft_tcp_stream {
     weft_stream stream; /**< the byte-stream interface: pass &s.stream */
-    weft_io_handle io;
+    weft_io_handle io; /**< @private */
 } weft_tcp_stream;
 
 /*
@@ -260,17 +261,18 @@ WEFT_API weft_future *weft_tcp_accept_init(weft_tcp_accept *f, weft_tcp_listener
  * nothing else was touched.
  */
 typedef struct weft_tcp_connect {
-    weft_future base;
-    char text[300];
-    weft_sockaddr target;
-    weft_sockaddr *addrs; /* resolved list (inside req) or &target */
-    size_t naddrs, next;
-    struct weft__resolve_req *req;
-    weft_io_handle pending; /* socket being connected */
-    weft_io_waiter wait;    /* private */
-    int own_fd;             /* socket from weft_tcp_socket, or -1 */
-    int state;
-    int last_error;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    char text[300]; /**< @private */
+    weft_sockaddr target; /**< @private */
+    weft_sockaddr *addrs; /**< @private resolved list (inside req) or &target */
+    size_t naddrs; /**< @private */
+    size_t next;   /**< @private */
+    struct weft__resolve_req *req; /**< @private */
+    weft_io_handle pending; /**< @private socket being connected */
+    weft_io_waiter wait;    /**< @private */
+    int own_fd;             /**< @private socket from weft_tcp_socket, or -1 */
+    int state; /**< @private */
+    int last_error; /**< @private */
     int result;              /**< output */
     weft_tcp_stream stream;  /**< output when result == 0 */
 } weft_tcp_connect;
@@ -343,8 +345,8 @@ WEFT_API int weft_tcp_stream_into_fd(weft_tcp_stream *s);
  * Zero-initialised, it is empty; its functions then return -EBADF.
  */
 typedef struct weft_tcp_socket {
-    int fd;
-    bool open;
+    int fd; /**< @private */
+    bool open; /**< @private */
 } weft_tcp_socket;
 
 /** Creates an IPv4 TCP socket (non-blocking, close-on-exec). 0 or -errno. Any thread. */
@@ -433,7 +435,7 @@ WEFT_API void weft_tcp_socket_close(weft_tcp_socket *s);
 
 /** A UDP socket. Zero-initialised, it is empty. */
 typedef struct weft_udp_socket {
-    weft_io_handle io;
+    weft_io_handle io; /**< @private */
 } weft_udp_socket;
 
 /**
@@ -485,12 +487,12 @@ WEFT_API int weft_udp_into_fd(weft_udp_socket *u);
  * unless it completes.
  */
 typedef struct weft_dgram_send {
-    weft_future base;
-    weft_io_handle *io;
-    const void *buf;
-    size_t len;
-    const weft_sockaddr *to; /* NULL: connected peer */
-    weft_io_waiter wait;     /* private */
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_io_handle *io; /**< @private */
+    const void *buf; /**< @private */
+    size_t len; /**< @private */
+    const weft_sockaddr *to; /**< @private NULL: connected peer */
+    weft_io_waiter wait;     /**< @private */
     ssize_t result;          /**< output */
 } weft_dgram_send;
 
@@ -503,13 +505,13 @@ typedef struct weft_dgram_send {
  * completes.
  */
 typedef struct weft_dgram_recv {
-    weft_future base;
-    weft_io_handle *io;
-    void *buf;
-    size_t len;
-    bool want_from;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_io_handle *io; /**< @private */
+    void *buf; /**< @private */
+    size_t len; /**< @private */
+    bool want_from; /**< @private */
     bool truncated;      /**< output */
-    weft_io_waiter wait; /* private */
+    weft_io_waiter wait; /**< @private */
     ssize_t result;      /**< output */
     weft_sockaddr from;  /**< output (recv_from) */
 } weft_dgram_recv;
@@ -533,15 +535,15 @@ WEFT_API weft_future *weft_udp_recv_from_init(weft_dgram_recv *f, weft_udp_socke
 
 /** A Unix stream listener. Zero-initialised, it is empty. */
 typedef struct weft_unix_listener {
-    weft_io_handle io;
-    uint32_t backoff_ms;
-    uint32_t fd_error_reported;
+    weft_io_handle io; /**< @private */
+    uint32_t backoff_ms; /**< @private */
+    uint32_t fd_error_reported; /**< @private */
 } weft_unix_listener;
 
 /** A connected Unix stream socket (a weft_stream, like TCP). Zero-initialised, it is empty. */
 typedef struct weft_unix_stream {
-    weft_stream stream;
-    weft_io_handle io;
+    weft_stream stream; /**< the byte-stream interface: pass `&s->stream` to any stream function */
+    weft_io_handle io; /**< @private */
 } weft_unix_stream;
 
 /**
@@ -587,12 +589,12 @@ WEFT_API weft_future *weft_unix_accept_init(weft_unix_accept *f, weft_unix_liste
  * is full), -ENAMETOOLONG, ... Dropping it closes the half-open socket.
  */
 typedef struct weft_unix_connect {
-    weft_future base;
-    weft_sockaddr target;
-    int parse_error;
-    weft_io_handle pending;
-    weft_io_waiter wait; /* private */
-    int state;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_sockaddr target; /**< @private */
+    int parse_error; /**< @private */
+    weft_io_handle pending; /**< @private */
+    weft_io_waiter wait; /**< @private */
+    int state; /**< @private */
     int result;              /**< output */
     weft_unix_stream stream; /**< output when result == 0 */
 } weft_unix_connect;
@@ -629,7 +631,7 @@ WEFT_API int weft_unix_stream_into_fd(weft_unix_stream *s);
 
 /** A Unix datagram socket. Zero-initialised, it is empty. */
 typedef struct weft_unix_datagram {
-    weft_io_handle io;
+    weft_io_handle io; /**< @private */
 } weft_unix_datagram;
 
 /** Creates a Unix datagram socket bound to `path` ("@name": abstract). 0 or
@@ -661,11 +663,14 @@ WEFT_API int weft_unix_datagram_into_fd(weft_unix_datagram *d);
  *  no work). Return `&f->base`. Any thread. */
 WEFT_API weft_future *weft_unix_datagram_send_init(weft_dgram_send *f, weft_unix_datagram *d,
                                                    const void *buf, size_t len);
+/** send_to on a Unix datagram socket: `to` must outlive the future. Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_unix_datagram_send_to_init(weft_dgram_send *f, weft_unix_datagram *d,
                                                       const void *buf, size_t len,
                                                       const weft_sockaddr *to);
+/** recv on a Unix datagram socket. Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_unix_datagram_recv_init(weft_dgram_recv *f, weft_unix_datagram *d,
                                                    void *buf, size_t len);
+/** recv_from on a Unix datagram socket: also stores the sender in `f->from`. Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_unix_datagram_recv_from_init(weft_dgram_recv *f,
                                                         weft_unix_datagram *d, void *buf,
                                                         size_t len);

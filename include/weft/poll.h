@@ -1,4 +1,7 @@
-/* weft/poll.h — the result of polling a future. */
+/**
+ * @file
+ * weft/poll.h — the result of polling a future.
+ */
 #ifndef WEFT_POLL_H
 #define WEFT_POLL_H
 

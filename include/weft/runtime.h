@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/runtime.h — creating, driving and destroying a runtime.
  */
 #ifndef WEFT_RUNTIME_H

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/sync.h — async-aware locks and signals: Semaphore, Mutex, RwLock,
  * Notify, Barrier; and weft_wait_blocking, which lets a plain thread wait
  * for one of their futures.
@@ -71,10 +72,10 @@ extern "C" {
  * never starved. A waiter for several permits collects them as they come.
  */
 typedef struct weft_semaphore {
-    weft_spinlock lock;
-    uint32_t flags;          /* shut down; write-locked (rwlock) */
-    size_t permits;          /* available, not assigned to any waiter */
-    weft_link waiters;  /* FIFO of weft_wait_node */
+    weft_spinlock lock; /**< @private */
+    uint32_t flags;          /**< @private shut down; write-locked (rwlock) */
+    size_t permits;          /**< @private available, not assigned to any waiter */
+    weft_link waiters;  /**< @private FIFO of weft_wait_node */
 } weft_semaphore;
 
 /**
@@ -136,10 +137,10 @@ WEFT_API bool weft_semaphore_is_closed(weft_semaphore *s);
  * loses its place in the queue.
  */
 typedef struct weft_semaphore_acquire {
-    weft_future base;
-    weft_semaphore *sem;
-    weft_wait_node node;
-    size_t n;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_semaphore *sem; /**< @private */
+    weft_wait_node node; /**< @private */
+    size_t n; /**< @private */
     int result; /**< output: 0, -WEFT_ECLOSED or -EINVAL */
 } weft_semaphore_acquire;
 
@@ -162,7 +163,7 @@ WEFT_API weft_future *weft_semaphore_acquire_many_init(weft_semaphore_acquire *f
  * it, but unlocking a mutex that is not locked is caught (every build).
  */
 typedef struct weft_mutex {
-    weft_semaphore sem; /* one permit */
+    weft_semaphore sem; /**< @private one permit */
 } weft_mutex;
 
 /** Initialises `m`, unlocked. No allocation. Any thread, before `m` is shared. */
@@ -199,9 +200,9 @@ WEFT_API bool weft_mutex_is_locked(weft_mutex *m);
  * unlocks).
  */
 typedef struct weft_mutex_lock {
-    weft_future base;
-    weft_mutex *mutex;
-    weft_wait_node node;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_mutex *mutex; /**< @private */
+    weft_wait_node node; /**< @private */
 } weft_mutex_lock;
 
 /** Initialises a future that locks `m`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
@@ -222,8 +223,8 @@ WEFT_API weft_future *weft_mutex_lock_init(weft_mutex_lock *f, weft_mutex *m);
  * the readers ahead of it leave.)
  */
 typedef struct weft_rwlock {
-    weft_semaphore sem;
-    size_t max_readers;
+    weft_semaphore sem; /**< @private */
+    size_t max_readers; /**< @private */
 } weft_rwlock;
 
 /**
@@ -275,9 +276,9 @@ WEFT_API void weft_rwlock_downgrade(weft_rwlock *rw);
  * on whatever had already been handed to it.
  */
 typedef struct weft_rwlock_lock {
-    weft_future base;
-    weft_rwlock *rw;
-    weft_wait_node node;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_rwlock *rw; /**< @private */
+    weft_wait_node node; /**< @private */
 } weft_rwlock_lock;
 
 /** Initialises a future that takes a read lock of `rw`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
@@ -297,10 +298,10 @@ WEFT_API weft_future *weft_rwlock_write_init(weft_rwlock_lock *f, weft_rwlock *r
  * nothing.
  */
 typedef struct weft_notify {
-    weft_spinlock lock;
-    uint32_t permit;        /* 0 or 1 */
-    uint64_t generation;    /* notify_waiters calls so far */
-    weft_link waiters; /* FIFO */
+    weft_spinlock lock; /**< @private */
+    uint32_t permit;        /**< @private 0 or 1 */
+    uint64_t generation;    /**< @private notify_waiters calls so far */
+    weft_link waiters; /**< @private FIFO */
 } weft_notify;
 
 /** Initialises `n` (no permit stored). No allocation. Any thread, before `n` is shared. */
@@ -335,10 +336,10 @@ WEFT_API void weft_notify_waiters(weft_notify *n);
  * as the permit); dropping it otherwise only leaves the queue.
  */
 typedef struct weft_notified {
-    weft_future base;
-    weft_notify *notify;
-    weft_wait_node node;
-    uint64_t generation;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_notify *notify; /**< @private */
+    weft_wait_node node; /**< @private */
+    uint64_t generation; /**< @private */
 } weft_notified;
 
 /**
@@ -358,11 +359,12 @@ WEFT_API weft_future *weft_notify_notified_init(weft_notified *f, weft_notify *n
  * waiter per round is told it is the leader (the last to arrive).
  */
 typedef struct weft_barrier {
-    weft_spinlock lock;
-    uint32_t pad_;
-    size_t n, arrived;
-    uint64_t generation;
-    weft_link waiters;
+    weft_spinlock lock; /**< @private */
+    uint32_t pad_; /**< @private */
+    size_t n;       /**< @private */
+    size_t arrived; /**< @private */
+    uint64_t generation; /**< @private */
+    weft_link waiters; /**< @private */
 } weft_barrier;
 
 /** Initialises `b` for `n` parties (0 counts as 1). No allocation. Any thread, before `b` is shared. */
@@ -382,9 +384,9 @@ WEFT_API void weft_barrier_destroy(weft_barrier *b);
  * after its round completed changes nothing.
  */
 typedef struct weft_barrier_wait {
-    weft_future base;
-    weft_barrier *barrier;
-    weft_wait_node node;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_barrier *barrier; /**< @private */
+    weft_wait_node node; /**< @private */
     bool is_leader; /**< output */
 } weft_barrier_wait;
 

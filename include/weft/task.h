@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/task.h — spawning futures as tasks, and join handles.
  *
  * A task is a future moved into one allocation together with its header

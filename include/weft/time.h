@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/time.h — sleep, sleep_until, interval and timeout, driven by the
  * runtime's hierarchical timing wheel (1 ms resolution, O(1) insert and
  * cancel). A timer never fires early; it fires in the first runtime turn at
@@ -25,9 +26,9 @@ WEFT_API uint64_t weft_clock_ms(void);
  * (a poll without one is a misuse). Cancel-safe.
  */
 typedef struct weft_sleep {
-    weft_future base;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
     uint64_t deadline;  /**< weft_clock_ms() value at which it completes */
-    weft_timer_entry entry;
+    weft_timer_entry entry; /**< @private */
 } weft_sleep;
 
 /** Initialises a sleep of `ms` milliseconds from now. Returns `&s->base`. Any thread. */
@@ -60,11 +61,11 @@ typedef enum weft_missed_tick {
  * Create with weft_interval_init, await weft_interval_tick(&iv) repeatedly.
  */
 typedef struct weft_interval {
-    weft_sleep sleep;      /* the future returned by weft_interval_tick */
-    uint64_t period;
-    uint64_t next;         /* deadline of the next tick */
+    weft_sleep sleep;      /**< @private the future returned by weft_interval_tick */
+    uint64_t period; /**< @private */
+    uint64_t next;         /**< @private deadline of the next tick */
     uint64_t ticks;        /**< ticks delivered so far */
-    weft_missed_tick policy;
+    weft_missed_tick policy; /**< @private */
     uint64_t last_tick;    /**< deadline of the last delivered tick (its scheduled time) */
 } weft_interval;
 
@@ -87,9 +88,9 @@ WEFT_API void weft_interval_destroy(weft_interval *iv);
  * which case `inner` has been dropped. Dropping the timeout drops `inner`.
  */
 typedef struct weft_timeout {
-    weft_future base;
-    weft_future *inner;
-    weft_sleep sleep;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_future *inner; /**< @private */
+    weft_sleep sleep; /**< @private */
     int result; /**< output: 0 or -ETIMEDOUT */
 } weft_timeout;
 

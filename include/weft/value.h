@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/value.h — values that own memory.
  *
  * Task outputs, JoinSet outputs and channel messages are fixed-size values

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * weft/waker.h — wakers: how a pending future arranges to be polled again.
  * A waker is a two-word value {vtable, data}, like Rust's RawWaker.
  */
@@ -23,8 +24,8 @@ typedef struct weft_waker_vtable weft_waker_vtable;
  * value for slots; wake and drop on it do nothing.
  */
 typedef struct weft_waker {
-    const weft_waker_vtable *vtable;
-    void *data;
+    const weft_waker_vtable *vtable; /**< @private */
+    void *data; /**< @private */
 } weft_waker;
 
 /** The operations behind a waker. All of them may be called from any thread. */
