@@ -1,6 +1,7 @@
 # Short commands over CMake. Every build lives in build/<flavour>.
 #   make demo   build, then run the tour (examples/tour.c)
 #   make check  build and run every test: normal, ASan+UBSan, TSan, release checks, model, install
+#   make docs   generate the reference manual (build/docs/html/index.html)
 #   make bench  run the benchmarks against the peers, write docs/benchmarks.md
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -58,6 +59,11 @@ check-release: build/release/.built
 
 check-model:
 	bash scripts/check-model.sh
+
+# The reference manual; fails on an undocumented public symbol.
+docs check-docs:
+	@bash scripts/deps.sh --quiet
+	bash scripts/build-docs.sh build/docs
 
 check-install: build/release/.built
 	bash scripts/check-symbols.sh build/release

@@ -18,6 +18,7 @@ have_cmd pkg-config || need+=(pkg-config)
 have_pkg libcmocka-dev || need+=(libcmocka-dev)
 have_cmd spin || need+=(spin)
 have_pkg liburing-dev || need+=(liburing-dev)
+have_cmd doxygen || need+=(doxygen)
 if [ "$bench" = 1 ]; then
   have_pkg libuv1-dev || need+=(libuv1-dev)
   have_cmd go || need+=(golang-go)

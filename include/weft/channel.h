@@ -64,6 +64,8 @@
 extern "C" {
 #endif
 
+/** @defgroup channels Channels: common rules and options
+ * @{ */
 /**
  * What a channel does with its messages. Every field is optional:
  * zero-initialise the struct (`weft_channel_options o = {0};`) and set what
@@ -77,10 +79,14 @@ typedef struct weft_channel_options {
     weft_clone_fn clone;
 } weft_channel_options;
 
+/** @} */
+
 /* ======================================================================== */
 /* oneshot: one value, one sender, one receiver                             */
 /* ======================================================================== */
 
+/** @defgroup oneshot oneshot: one value, one sender, one receiver
+ * @{ */
 typedef struct weft_oneshot_tx weft_oneshot_tx; /**< the sending end (opaque) */
 typedef struct weft_oneshot_rx weft_oneshot_rx; /**< the receiving end (opaque) */
 
@@ -162,10 +168,14 @@ WEFT_API void weft_oneshot_rx_shutdown(weft_oneshot_rx *rx);
  */
 WEFT_API void weft_oneshot_rx_destroy(weft_oneshot_rx **rx);
 
+/** @} */
+
 /* ======================================================================== */
 /* mpsc: many senders, one receiver, FIFO                                   */
 /* ======================================================================== */
 
+/** @defgroup mpsc mpsc: many senders, one receiver
+ * @{ */
 typedef struct weft_mpsc_tx weft_mpsc_tx; /**< a sending end (opaque; clone for more senders) */
 typedef struct weft_mpsc_rx weft_mpsc_rx; /**< the receiving end (opaque) */
 
@@ -330,10 +340,14 @@ WEFT_API void weft_mpsc_rx_destroy(weft_mpsc_rx **rx);
 /** Messages in the channel right now (0 if `rx` is NULL). Any thread; may be stale. */
 WEFT_API size_t weft_mpsc_len(weft_mpsc_rx *rx);
 
+/** @} */
+
 /* ======================================================================== */
 /* broadcast: many senders, many receivers, each receiver sees every message */
 /* ======================================================================== */
 
+/** @defgroup broadcast broadcast: every receiver sees every message
+ * @{ */
 typedef struct weft_broadcast_tx weft_broadcast_tx; /**< a sending end (opaque) */
 typedef struct weft_broadcast_rx weft_broadcast_rx; /**< a receiving end (opaque) */
 
@@ -419,10 +433,14 @@ WEFT_API weft_future *weft_broadcast_recv_init(weft_broadcast_recv *f, weft_broa
  */
 WEFT_API int weft_broadcast_try_recv(weft_broadcast_rx *rx, void *out, uint64_t *missed);
 
+/** @} */
+
 /* ======================================================================== */
 /* watch: one sender, many receivers, the latest value                       */
 /* ======================================================================== */
 
+/** @defgroup watch watch: the latest value
+ * @{ */
 typedef struct weft_watch_tx weft_watch_tx; /**< the sending end (opaque) */
 typedef struct weft_watch_rx weft_watch_rx; /**< a receiving end (opaque) */
 
@@ -517,6 +535,8 @@ typedef struct weft_watch_changed {
 
 /** Initialises a changed() future of `rx`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_watch_changed_init(weft_watch_changed *f, weft_watch_rx *rx);
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,8 @@ extern "C" {
 /* join: ready when every child is ready                                     */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup join join: wait for every child
+ * @{ */
 /**
  * Joins N futures of any types. The children stay in the caller's memory;
  * `children` points at the caller's array of N child pointers, which must
@@ -55,10 +57,14 @@ static inline weft_future **weft__fill(weft_future **storage, weft_future *const
     return storage;
 }
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* select: ready with the index of the first ready child                     */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup select select: the first child to finish
+ * @{ */
 /** What select does with the children that did not win. */
 typedef enum weft_select_losers {
     WEFT_SELECT_DROP_LOSERS = 0, /**< drop them when the winner is found (default) */
@@ -92,10 +98,14 @@ WEFT_API weft_future *weft_select_init(weft_select *s, weft_future **children, s
                                      sizeof((weft_future *[]){__VA_ARGS__}) / sizeof(weft_future *)), \
                      sizeof((weft_future *[]){__VA_ARGS__}) / sizeof(weft_future *), (losers))
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* yield_now, ready, poll_fn                                                 */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup yield yield_now, ready and poll_fn
+ * @{ */
 /** Pending once (after waking its task), ready on the next poll. */
 typedef struct weft_yield_now {
     weft_future base; /**< the future header: await or drop the future through `&f->base` */
@@ -131,6 +141,8 @@ typedef struct weft_poll_fn {
 /** Initialises a poll_fn future. Returns `&p->base`. */
 WEFT_API weft_future *weft_poll_fn_init(weft_poll_fn *p, weft_poll_fn_t fn, void *state,
                                         void (*drop)(void *state));
+
+/** @} */
 
 #ifdef __cplusplus
 }

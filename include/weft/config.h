@@ -7,6 +7,9 @@
 #ifndef WEFT_CONFIG_H
 #define WEFT_CONFIG_H
 
+/** @defgroup config Build configuration
+ * @{ */
+
 
 #ifndef WEFT_CHECKS
 /**
@@ -29,5 +32,7 @@
 #define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
 /** Tells the compiler `x` is usually false. */
 #define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/** @} */
 
 #endif /* WEFT_CONFIG_H */

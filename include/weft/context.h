@@ -14,6 +14,9 @@
 extern "C" {
 #endif
 
+/** @defgroup context Contexts and the cooperative budget
+ * @{ */
+
 struct weft_runtime;
 
 /** Cooperative budget given to a task for each poll (Tokio's value). */
@@ -53,6 +56,8 @@ static inline bool weft_coop_spend(weft_context *cx) {
     weft_waker_wake_by_ref(&cx->waker);
     return false;
 }
+
+/** @} */
 
 #ifdef __cplusplus
 }

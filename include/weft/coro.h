@@ -13,6 +13,9 @@
 extern "C" {
 #endif
 
+/** @defgroup coro Coroutines
+ * @{ */
+
 /**
  * The coroutine header, the second member of every coroutine struct (right
  * after its weft_future). `resume` is where the next poll continues;
@@ -137,6 +140,8 @@ WEFT_API void weft__coro_finish(weft_future *f);
 
 /** Closes a coroutine body (the implicit return at its end). */
 #define WEFT_END() WEFT_RETURN()
+
+/** @} */
 
 #ifdef __cplusplus
 }

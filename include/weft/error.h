@@ -19,6 +19,9 @@
 extern "C" {
 #endif
 
+/** @defgroup errors Errors
+ * @{ */
+
 /** weft's own error codes (functions return them negated: -WEFT_ECLOSED). */
 enum weft_error {
     WEFT_ERROR_FIRST = 10000,
@@ -49,6 +52,8 @@ enum weft_error {
  * NULL; the string is static. Any thread.
  */
 WEFT_API const char *weft_strerror(int err);
+
+/** @} */
 
 #ifdef __cplusplus
 }

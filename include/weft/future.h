@@ -34,6 +34,9 @@
 extern "C" {
 #endif
 
+/** @defgroup future Futures
+ * @{ */
+
 typedef struct weft_future weft_future;
 
 /** The operations of a future type. */
@@ -111,6 +114,8 @@ static inline void weft_future_drop(weft_future *f) {
 
 /** True once `f` returned WEFT_READY (and was not dropped since). */
 static inline bool weft_future_is_ready(const weft_future *f) { return f->state == WEFT_FUTURE_READY; }
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -67,6 +67,8 @@ struct weft_runtime;
 /* Readiness                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup readiness Readiness
+ * @{ */
 /** Readiness bits kept by each registration (set by the reactor). */
 enum {
     WEFT_IO_READABLE = 1u << 0,     /**< a read may make progress */
@@ -94,10 +96,14 @@ typedef struct weft_io_ready {
     uint32_t tick;  /**< the registration's event count when it was seen */
 } weft_io_ready;
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* The stream interface                                                      */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup stream Byte streams: the interface
+ * @{ */
 typedef struct weft_stream weft_stream;
 
 /** weft_stream_vtable.flags */
@@ -159,10 +165,14 @@ WEFT_API weft_poll weft_stream_poll_readv(weft_stream *s, weft_context *cx, cons
 WEFT_API weft_poll weft_stream_poll_writev(weft_stream *s, weft_context *cx,
                                            const struct iovec *iov, int iovcnt, ssize_t *res);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Futures over any stream                                                   */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup stream_futures Reading and writing any stream
+ * @{ */
 /**
  * Reads at most `len` bytes. Output `result`: bytes read (> 0), 0 at end of
  * stream (or when len is 0), or -errno (-ECONNRESET, -ESHUTDOWN when the
@@ -307,10 +317,14 @@ typedef struct weft_copy {
 WEFT_API weft_future *weft_copy_init(weft_copy *f, weft_stream *r, weft_stream *w, void *buf,
                                      size_t cap);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Buffered reader and writer                                                */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup bufio Buffered reader and writer
+ * @{ */
 /**
  * A buffered reader over `inner`. It is itself a weft_stream: reads come
  * from its buffer, writes go straight to `inner`. Owned by one task at a
@@ -401,10 +415,14 @@ WEFT_API int weft_bufwriter_init(weft_bufwriter *b, weft_stream *inner, void *bu
  */
 WEFT_API void weft_bufwriter_destroy(weft_bufwriter *b);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* split                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup split Split halves
+ * @{ */
 struct weft__split_core;
 
 /** One half of a split stream: a weft_stream that only reads or only writes. */
@@ -431,10 +449,14 @@ WEFT_API int weft_stream_split(weft_stream *s, weft_split_half *rd, weft_split_h
  *  close the inner stream. No future may be using it. Any thread. */
 WEFT_API void weft_split_half_close(weft_split_half *h);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Registering any descriptor                                                */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup async_fd Async descriptors
+ * @{ */
 /** A descriptor registered with a runtime's reactor (like Tokio's AsyncFd).
  *  Zero-initialised, it is empty. */
 typedef struct weft_async_fd {
@@ -493,6 +515,8 @@ WEFT_API weft_future *weft_async_fd_ready_init(weft_async_fd_ready *f, weft_asyn
 /** Clears the readiness `r` was observed with, unless an event arrived
  *  since. Does nothing on an empty `a`. Any thread. */
 WEFT_API void weft_async_fd_clear_ready(weft_async_fd *a, const weft_io_ready *r);
+
+/** @} */
 
 #ifdef __cplusplus
 }

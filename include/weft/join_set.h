@@ -31,6 +31,9 @@
 extern "C" {
 #endif
 
+/** @defgroup join_set JoinSet
+ * @{ */
+
 /** A set of tasks whose results are collected in completion order (opaque). */
 typedef struct weft_join_set weft_join_set;
 struct weft_join_set_slot;
@@ -115,6 +118,8 @@ WEFT_API weft_future *weft_join_set_join_next_init(weft_join_set_next *f, weft_j
  * none finished), -WEFT_EEMPTY (empty). Any thread.
  */
 WEFT_API int weft_join_set_try_join_next(weft_join_set *js, void *out, uint64_t *id);
+
+/** @} */
 
 #ifdef __cplusplus
 }

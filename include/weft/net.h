@@ -83,6 +83,8 @@ struct weft_runtime;
 /* Addresses                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup addr Addresses and name resolution
+ * @{ */
 /** A socket address: IPv4, IPv6 or Unix, with its length. */
 typedef struct weft_sockaddr {
     union {
@@ -151,10 +153,14 @@ typedef struct weft_resolve {
 WEFT_API weft_future *weft_resolve_init(weft_resolve *f, const char *text, weft_sockaddr *out,
                                         size_t cap);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* TCP                                                                       */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup tcp TCP listeners and streams
+ * @{ */
 /** A TCP listener. Zero-initialised, it is empty. */
 typedef struct weft_tcp_listener {
     weft_io_handle io; /**< @private */
@@ -333,10 +339,14 @@ WEFT_API void weft_tcp_stream_close(weft_tcp_stream *s);
  */
 WEFT_API int weft_tcp_stream_into_fd(weft_tcp_stream *s);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* The TCP socket builder                                                    */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup tcp_socket TCP socket builder
+ * @{ */
 /**
  * A TCP socket being set up (Tokio's TcpSocket): open it for IPv4 or IPv6,
  * set the options that must come before bind or connect, then either bind
@@ -429,10 +439,14 @@ WEFT_API int weft_tcp_socket_into_fd(weft_tcp_socket *s);
 /** Closes the socket; `s` is empty afterwards (closing again does nothing). Any thread. */
 WEFT_API void weft_tcp_socket_close(weft_tcp_socket *s);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Datagrams: UDP and Unix datagram sockets                                  */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup udp UDP and datagrams
+ * @{ */
 /** A UDP socket. Zero-initialised, it is empty. */
 typedef struct weft_udp_socket {
     weft_io_handle io; /**< @private */
@@ -529,10 +543,14 @@ WEFT_API weft_future *weft_udp_recv_init(weft_dgram_recv *f, weft_udp_socket *u,
 WEFT_API weft_future *weft_udp_recv_from_init(weft_dgram_recv *f, weft_udp_socket *u, void *buf,
                                               size_t len);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Unix domain sockets                                                       */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup unix Unix domain sockets
+ * @{ */
 /** A Unix stream listener. Zero-initialised, it is empty. */
 typedef struct weft_unix_listener {
     weft_io_handle io; /**< @private */
@@ -674,6 +692,8 @@ WEFT_API weft_future *weft_unix_datagram_recv_init(weft_dgram_recv *f, weft_unix
 WEFT_API weft_future *weft_unix_datagram_recv_from_init(weft_dgram_recv *f,
                                                         weft_unix_datagram *d, void *buf,
                                                         size_t len);
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -10,11 +10,16 @@
 extern "C" {
 #endif
 
+/** @addtogroup future
+ * @{ */
+
 /** The result of a poll. */
 typedef enum weft_poll {
     WEFT_PENDING = 0, /**< not done; the future arranged to be woken */
     WEFT_READY = 1,   /**< done; the output fields are valid */
 } weft_poll;
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,10 @@
 extern "C" {
 #endif
 
+/** @defgroup runtime Runtimes
+ * @{ */
+
+/** A runtime: the scheduler, the I/O driver and the timers that run tasks (opaque). */
 typedef struct weft_runtime weft_runtime;
 
 /** Which scheduler runs the tasks. */
@@ -29,9 +33,9 @@ typedef enum weft_io_backend {
 
 /** Options for weft_runtime_create. Zero-initialised means defaults. */
 typedef struct weft_runtime_options {
-    weft_flavor flavor;
+    weft_flavor flavor;         /**< which scheduler (default: current_thread) */
     unsigned workers;           /**< multi_thread only; 0 = number of CPUs */
-    weft_io_backend io_backend;
+    weft_io_backend io_backend; /**< which I/O backend (default: $WEFT_IO_BACKEND, else epoll) */
     unsigned max_blocking;      /**< blocking pool limit; 0 = 512 */
 } weft_runtime_options;
 
@@ -129,17 +133,19 @@ WEFT_API uint64_t weft_runtime_now_ms(const weft_runtime *rt);
 
 /** Counters kept by every runtime (monotonic since creation). */
 typedef struct weft_runtime_stats {
-    uint64_t tasks_spawned;
+    uint64_t tasks_spawned;   /**< tasks spawned */
     uint64_t tasks_completed; /**< completed or cancelled */
     uint64_t task_polls;      /**< polls of spawned tasks */
     uint64_t root_polls;      /**< polls of weft_block_on futures */
     uint64_t parks;           /**< times the runtime slept waiting for work */
     uint64_t remote_schedules; /**< tasks scheduled from outside the runtime thread */
-    uint64_t timers_fired;
+    uint64_t timers_fired;    /**< timers whose deadline passed */
 } weft_runtime_stats;
 
 /** Copies the runtime's counters into `*out`. Any thread (counters may lag). */
 WEFT_API void weft_runtime_stats_get(const weft_runtime *rt, weft_runtime_stats *out);
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -62,6 +62,8 @@ extern "C" {
 /* Semaphore                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup semaphore Semaphore
+ * @{ */
 /** The largest number of permits a semaphore can hold. */
 #define WEFT_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 3)
 
@@ -151,10 +153,14 @@ WEFT_API weft_future *weft_semaphore_acquire_init(weft_semaphore_acquire *f, wef
 WEFT_API weft_future *weft_semaphore_acquire_many_init(weft_semaphore_acquire *f, weft_semaphore *s,
                                                        size_t n);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Mutex                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup mutex Mutex
+ * @{ */
 /**
  * An async mutex: waiting for it suspends the task instead of blocking the
  * thread, so it may be held across an await. Fair: the lock is handed
@@ -208,10 +214,14 @@ typedef struct weft_mutex_lock {
 /** Initialises a future that locks `m`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_mutex_lock_init(weft_mutex_lock *f, weft_mutex *m);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* RwLock                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup rwlock RwLock
+ * @{ */
 /** Default limit on concurrent readers of a weft_rwlock. */
 #define WEFT_RWLOCK_MAX_READERS ((size_t)0x1fffffff)
 
@@ -287,10 +297,14 @@ WEFT_API weft_future *weft_rwlock_read_init(weft_rwlock_lock *f, weft_rwlock *rw
 /** Initialises a future that takes the write lock of `rw`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_rwlock_write_init(weft_rwlock_lock *f, weft_rwlock *rw);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Notify                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup notify Notify
+ * @{ */
 /**
  * Notifies tasks, like Tokio's Notify. notify_one wakes the oldest waiter,
  * or, if nobody waits, stores a single permit that the next notified()
@@ -349,10 +363,14 @@ typedef struct weft_notified {
  */
 WEFT_API weft_future *weft_notify_notified_init(weft_notified *f, weft_notify *n);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Barrier                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup barrier Barrier
+ * @{ */
 /**
  * A barrier for `n` parties: the first n-1 waits suspend, the n-th releases
  * all of them, and the barrier is ready for the next round. Exactly one
@@ -393,10 +411,14 @@ typedef struct weft_barrier_wait {
 /** Initialises a wait on `b`. Does no work. Returns `&f->base`. Any thread; poll it from one task at a time. */
 WEFT_API weft_future *weft_barrier_wait_init(weft_barrier_wait *f, weft_barrier *b);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Waiting from a plain thread                                               */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup wait_blocking Waiting from a plain thread
+ * @{ */
 /**
  * Runs `f` to completion on the calling thread, parking the thread (on a
  * condition variable) while it is pending, like Tokio's blocking_lock /
@@ -409,6 +431,8 @@ WEFT_API weft_future *weft_barrier_wait_init(weft_barrier_wait *f, weft_barrier 
  * is ready).
  */
 WEFT_API int weft_wait_blocking(weft_future *f);
+
+/** @} */
 
 #ifdef __cplusplus
 }

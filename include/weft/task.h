@@ -18,7 +18,11 @@
 extern "C" {
 #endif
 
+/** @defgroup task Tasks, join handles and abort handles
+ * @{ */
+
 struct weft_runtime;
+/** A spawned task (opaque; reached through join and abort handles). */
 typedef struct weft_task weft_task;
 
 /** What a join handle knows of its task (weft_join_handle.state). */
@@ -48,8 +52,8 @@ enum {
  * if the spawn gave a destructor).
  */
 typedef struct weft_join_handle {
-    weft_future base;
-    weft_task *task; /* set while the handle is live and the task not joined */
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_task *task; /**< @private set while the handle is live and the task not joined */
     void *out;       /**< where the task's output is copied when ready; may be NULL */
     int result;      /**< after ready: 0, -ECANCELED, -ENOMEM or -ESHUTDOWN */
     int state;       /**< WEFT_JOIN_*: read it, never write it */
@@ -104,8 +108,8 @@ static inline weft_join_handle weft__join_handle_with_out(weft_join_handle h, vo
  * it can sit under a timeout or a select.
  */
 typedef struct weft_join_wait {
-    weft_future base;
-    weft_join_handle *handle;
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_join_handle *handle; /**< @private */
     int result; /**< output: 0, -ECANCELED, -EINVAL or the spawn's error */
 } weft_join_wait;
 
@@ -161,7 +165,7 @@ WEFT_API bool weft_join_handle_is_finished(const weft_join_handle *h);
  * future, which is dropped when the task ends) until destroyed.
  */
 typedef struct weft_abort_handle {
-    weft_task *task; /* NULL: the task had already been joined, or the spawn failed */
+    weft_task *task; /**< @private NULL: the task had already been joined, or the spawn failed */
 } weft_abort_handle;
 
 /**
@@ -182,6 +186,8 @@ WEFT_API bool weft_abort_handle_is_finished(const weft_abort_handle *ah);
 
 /** Releases the abort handle (the task is not affected). Idempotent. Any thread. */
 WEFT_API void weft_abort_handle_destroy(weft_abort_handle *ah);
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,9 @@
 extern "C" {
 #endif
 
+/** @defgroup time Time: sleep, interval and timeout
+ * @{ */
+
 
 /** Monotonic milliseconds (CLOCK_MONOTONIC), the clock weft's deadlines use. */
 WEFT_API uint64_t weft_clock_ms(void);
@@ -96,6 +99,8 @@ typedef struct weft_timeout {
 
 /** Initialises `t` to run `inner` for at most `ms` milliseconds. Returns `&t->base`. */
 WEFT_API weft_future *weft_timeout_init(weft_timeout *t, weft_future *inner, uint64_t ms);
+
+/** @} */
 
 #ifdef __cplusplus
 }

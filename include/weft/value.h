@@ -22,11 +22,16 @@
 extern "C" {
 #endif
 
+/** @defgroup values Values that own memory
+ * @{ */
+
 /** Destroys the value at `value` (releases what it owns; not the value's own bytes). */
 typedef void (*weft_drop_fn)(void *value);
 
 /** Makes `dst` (uninitialised, the value's size) an independent copy of `src`. */
 typedef void (*weft_clone_fn)(void *dst, const void *src);
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,9 @@
 extern "C" {
 #endif
 
+/** @defgroup waker Wakers
+ * @{ */
+
 typedef struct weft_waker_vtable weft_waker_vtable;
 
 /**
@@ -98,6 +101,8 @@ static inline weft_waker weft_waker_take(weft_waker *slot) {
 
 /** A waker that does nothing; cloning and dropping it are free. Any thread. */
 WEFT_API weft_waker weft_waker_noop(void);
+
+/** @} */
 
 #ifdef __cplusplus
 }
