@@ -6,7 +6,7 @@
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps demo check check-debug check-asan check-tsan check-release check-model check-install bench clean
+.PHONY: all deps demo check check-debug check-asan check-tsan check-release check-model check-install bench clean docs check-docs
 
 all: build/release/.built
 
@@ -34,7 +34,7 @@ FORCE:
 demo: build/release/.built
 	./build/release/examples/tour
 
-check: check-debug check-asan check-tsan check-release check-model check-install
+check: check-docs check-debug check-asan check-tsan check-release check-model check-install
 	@echo "make check: all suites passed"
 
 check-debug: build/debug/.built
