@@ -15,6 +15,7 @@
 #include "sched/mt/idle.h"
 #include "sched/mt/local_queue.h"
 #include "time/wheel.h"
+#include "util/parker.h"
 
 /* Polls between looks at the driver and timers, and between looks at the
  * inject queue first (Tokio's event_interval / global_queue_interval). */
@@ -23,12 +24,6 @@
 /* Polls in a row through the LIFO slot before it is bypassed, so two
  * tasks waking each other cannot starve the rest of the queue. */
 #define MT_MAX_LIFO_POLLS 3
-/* How long a worker that could not get the driver sleeps before it tries
- * again: bounds how long I/O and timers go unwatched when the worker that
- * last drove them is busy in a long poll. */
-#define MT_CONDVAR_RETRY_MS 20
-
-enum { MT_PARK_EMPTY, MT_PARK_CONDVAR, MT_PARK_DRIVER, MT_PARK_NOTIFIED };
 
 struct mt_runtime;
 
@@ -45,10 +40,8 @@ typedef struct mt_worker {
     bool is_searching;
     bool in_driver; /* dispatching driver events: wakes go local, no notify */
     weft_counter polls;
-    /* The parker. */
-    _Atomic int park_state;
-    pthread_mutex_t park_lock;
-    pthread_cond_t park_cond;
+    /* Sleeps on its futex, or "elsewhere" = in the I/O driver. */
+    weft_parker parker;
 } mt_worker;
 
 typedef struct mt_runtime {

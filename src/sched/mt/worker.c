@@ -4,10 +4,6 @@
  * otherwise search (steal half of a victim's ring, then the inject queue),
  * otherwise park — in the driver if nobody else is in it, else on a condvar.
  */
-#include <errno.h>
-#include <sched.h>
-#include <time.h>
-
 #include "sched/mt/mt.h"
 
 _Thread_local mt_worker *weft__tls_worker;
@@ -23,15 +19,7 @@ static uint32_t next_rand(mt_worker *w) {
 /* ---- waking ---------------------------------------------------------------- */
 
 void weft__mt_unpark_worker(mt_worker *w) {
-    int prev = atomic_exchange_explicit(&w->park_state, MT_PARK_NOTIFIED, memory_order_acq_rel);
-    if (prev == MT_PARK_DRIVER) {
-        weft__driver_unpark(&w->rt->driver);
-    } else if (prev == MT_PARK_CONDVAR) {
-        /* Taking the lock orders us after the sleeper's check of the state. */
-        pthread_mutex_lock(&w->park_lock);
-        pthread_mutex_unlock(&w->park_lock);
-        pthread_cond_signal(&w->park_cond);
-    }
+    if (weft__parker_unpark(&w->parker) == WEFT_PARKER_ELSEWHERE) weft__driver_unpark(&w->rt->driver);
 }
 
 void weft__mt_notify_parked(mt_runtime *rt) {
@@ -63,8 +51,12 @@ void weft__mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
             weft__local_queue_push_back(&w->queue, t, &rt->inject);
             notify = false;
         } else if (w->lifo_polls >= MT_MAX_LIFO_POLLS) {
+            /* Past the LIFO cap: to the back. This worker runs it as soon as
+             * the current poll ends, so another worker is worth waking only
+             * if other tasks wait too; a lone chain of tasks (each spawning
+             * or waking the next) would otherwise bounce between workers. */
             weft__local_queue_push_back(&w->queue, t, &rt->inject);
-            notify = true;
+            notify = weft__local_queue_len(&w->queue) > 1;
         } else {
             /* The task woken by the running task runs next: it probably
              * works on what the waker just produced (a message, a lock). */
@@ -126,55 +118,33 @@ static void maintenance(mt_worker *w) {
     weft__mt_fire_timers(rt, false);
 }
 
-/* Sleeps until unparked (or, in the driver, until I/O or the next timer). */
-static void park_timeout(mt_worker *w) {
+/* Sleeps until unparked: in the driver if nobody else is in it (then also
+ * until I/O or the next timer), else on the worker's futex, with no time
+ * limit. Who watches I/O and timers meanwhile: see docs/multi_thread.md,
+ * "The driver and the timers". */
+static void park_once(mt_worker *w) {
     mt_runtime *rt = w->rt;
-    /* Work often arrives just after a worker ran out of it (a producer
-     * spawning in a loop): give a notification three chances to come in
-     * before paying for a futex sleep and wake-up. */
-    for (int i = 0; i < 3; i++) {
-        int expect = MT_PARK_NOTIFIED;
-        if (atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_EMPTY)) return;
-        sched_yield();
-    }
-    if (try_take_driver(rt)) {
-        int expect = MT_PARK_EMPTY;
-        if (!atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_DRIVER)) {
-            atomic_store(&w->park_state, MT_PARK_EMPTY); /* notified meanwhile */
-            release_driver(rt);
-            return;
-        }
-        pthread_mutex_lock(&rt->wheel_lock);
-        uint64_t next = weft__wheel_next_deadline(&rt->wheel);
-        atomic_store(&rt->driver_deadline, next);
-        pthread_mutex_unlock(&rt->wheel_lock);
+    if (!try_take_driver(rt)) {
         counter_add_shared(&rt->base.stats.parks, 1);
-        w->in_driver = true;
-        weft__driver_park(&rt->driver, timeout_until(next));
-        w->in_driver = false;
-        atomic_store(&rt->driver_deadline, 0);
-        atomic_store(&w->park_state, MT_PARK_EMPTY);
-        weft__mt_fire_timers(rt, true);
+        weft__parker_park(&w->parker);
+        return;
+    }
+    if (!weft__parker_begin_elsewhere(&w->parker)) { /* notified meanwhile */
         release_driver(rt);
         return;
     }
-    pthread_mutex_lock(&w->park_lock);
-    int expect = MT_PARK_EMPTY;
-    if (atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_CONDVAR)) {
-        counter_add_shared(&rt->base.stats.parks, 1);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += MT_CONDVAR_RETRY_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (atomic_load(&w->park_state) == MT_PARK_CONDVAR) {
-            if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &until) == ETIMEDOUT) break;
-        }
-    }
-    atomic_store(&w->park_state, MT_PARK_EMPTY);
-    pthread_mutex_unlock(&w->park_lock);
+    pthread_mutex_lock(&rt->wheel_lock);
+    uint64_t next = weft__wheel_next_deadline(&rt->wheel);
+    atomic_store(&rt->driver_deadline, next);
+    pthread_mutex_unlock(&rt->wheel_lock);
+    counter_add_shared(&rt->base.stats.parks, 1);
+    w->in_driver = true;
+    weft__driver_park(&rt->driver, timeout_until(next));
+    w->in_driver = false;
+    atomic_store(&rt->driver_deadline, 0);
+    weft__parker_end_elsewhere(&w->parker);
+    weft__mt_fire_timers(rt, true);
+    release_driver(rt);
 }
 
 static bool has_local_work(mt_worker *w) { return w->lifo || !local_queue_is_empty(&w->queue); }
@@ -186,7 +156,7 @@ static void park(mt_worker *w) {
     w->is_searching = false;
     if (last_searcher) notify_if_work_pending(rt);
     while (!atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
-        park_timeout(w);
+        park_once(w);
         if (has_local_work(w)) {
             /* Woken with work of our own (I/O or timers we dispatched):
              * not a searcher unless someone else already unlisted us. */
