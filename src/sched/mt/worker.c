@@ -189,7 +189,7 @@ static weft_task *next_local(mt_worker *w) {
     if (t) return t;
     /* Take a fair share of the inject queue into the ring, one lock. */
     size_t share = atomic_load_explicit(&rt->inject.len, memory_order_relaxed) / rt->num_workers + 1;
-    if (share > LOCAL_QUEUE_CAPACITY / 2) share = LOCAL_QUEUE_CAPACITY / 2;
+    if (share > MT_INJECT_BATCH) share = MT_INJECT_BATCH;
     weft_task_queue batch;
     task_queue_init(&batch);
     if (!inject_pop_batch(&rt->inject, &batch, share)) return NULL;
