@@ -75,7 +75,8 @@ void *weft__mt_worker_main(void *arg);
 void weft__mt_schedule(weft_runtime *rt, weft_task *t, bool yield);
 void weft__mt_unpark_worker(mt_worker *w);
 void weft__mt_notify_parked(mt_runtime *rt);
-/* Fires due timers if the wheel is free (try-lock). */
-void weft__mt_fire_timers(mt_runtime *rt, bool wait_for_lock);
+/* Fires due timers (if the wheel is free, unless wait_for_lock). Returns
+ * whether timers are left (true if the wheel was busy). */
+bool weft__mt_fire_timers(mt_runtime *rt, bool wait_for_lock);
 
 #endif
