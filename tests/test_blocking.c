@@ -297,14 +297,15 @@ static void test_destroy_joins_pool_threads(void **state) {
 }
 
 /* A thread that retires (keep-alive over) is joined by the next submit
- * that starts a thread: retired threads do not pile up. */
+ * that starts a thread, once it has exited: retired threads do not pile up
+ * (without the reaping all ten would still be listed here). */
 static void test_retired_threads_joined(void **state) {
     (void)state;
     weft_runtime *rt = rt_new();
     pthread_mutex_lock(&rt->blocking.lock);
     rt->blocking.keep_alive_ms = 10;
     pthread_mutex_unlock(&rt->blocking.lock);
-    for (int round = 0; round < 5; round++) {
+    for (int round = 0; round < 10; round++) {
         weft_join_handle h = weft_spawn_blocking(rt, square, (void *)(intptr_t)3, NULL);
         assert_int_equal(weft_block_on(rt, &h.base), 0);
         /* Wait until the thread retired. */
@@ -315,12 +316,13 @@ static void test_retired_threads_joined(void **state) {
             if (n == 0) break;
             usleep(2000);
         }
+        usleep(10000); /* and let it finish exiting */
     }
     pthread_mutex_lock(&rt->blocking.lock);
     unsigned listed = 0;
     for (weft_pool_thread *pt = rt->blocking.all; pt; pt = pt->next) listed++;
     pthread_mutex_unlock(&rt->blocking.lock);
-    assert_true(listed <= 1); /* the last retired one, not five */
+    assert_true(listed <= 3); /* the last retired one or so, not ten */
     weft_runtime_destroy(rt);
 }
 

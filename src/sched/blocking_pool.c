@@ -45,6 +45,23 @@ static void unlink_thread(weft_blocking_pool *p, weft_pool_thread *pt) {
     }
 }
 
+/* Joins the retired threads that have fully exited, without waiting for
+ * the others (a thread that is done may still be running thread-local
+ * destructors, which may be user code: a worker must not wait for it).
+ * Under the lock. */
+static void reap_exited(weft_blocking_pool *p) {
+    weft_pool_thread **at = &p->all;
+    while (*at) {
+        weft_pool_thread *pt = *at;
+        if (pt->done && pthread_tryjoin_np(pt->th, NULL) == 0) {
+            *at = pt->next;
+            free(pt);
+        } else {
+            at = &pt->next;
+        }
+    }
+}
+
 /* Unlinks the threads that are done (under the lock); the caller joins
  * them once it has dropped the lock (they may still need it to exit). */
 static weft_pool_thread *take_done(weft_blocking_pool *p) {
@@ -135,21 +152,19 @@ static int start_thread(weft_runtime *rt) {
 
 int weft__blocking_pool_submit(weft_runtime *rt, weft_task *t) {
     weft_blocking_pool *p = &rt->blocking;
-    weft_pool_thread *retired = NULL;
     int err = 0;
     pthread_mutex_lock(&p->lock);
     if (p->idle > p->wakeups) {
         p->wakeups++;
         pthread_cond_signal(&p->work);
     } else if (p->threads < p->max) {
-        retired = take_done(p); /* threads that retired since: join them below */
+        reap_exited(p); /* threads that retired since */
         /* With no thread at all nobody would ever run it. */
         if (start_thread(rt) != 0 && p->threads == 0) err = -WEFT_ENOTHREAD;
     }
     /* Otherwise every thread is busy and at the limit: it waits its turn. */
     if (!err) task_queue_push(&p->queue, t);
     pthread_mutex_unlock(&p->lock);
-    join_all(retired);
     return err;
 }
 

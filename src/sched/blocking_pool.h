@@ -2,8 +2,9 @@
  * The blocking pool: threads that run blocking functions so that no worker
  * ever blocks. Threads start on demand up to `max`, wait for more work when
  * idle, and retire after `keep_alive_ms` idle. Every thread weft starts is
- * joined: a retired thread by the next submit that starts a thread (or by
- * shutdown), the others by shutdown. Every thread holds a reference on its
+ * joined: a retired thread by the next submit that starts a thread once it
+ * has fully exited (pthread_tryjoin_np: a submitter never waits), or else
+ * by shutdown; the others by shutdown. Every thread holds a reference on its
  * runtime, so a thread that a shutdown with a time limit leaves behind
  * (detached: it is still in a user function) never touches freed memory.
  */

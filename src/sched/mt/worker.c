@@ -2,7 +2,8 @@
  * A multi_thread worker: run local work (LIFO slot first, then the ring,
  * with the inject queue looked at first every MT_GLOBAL_INTERVAL polls),
  * otherwise search (steal half of a victim's ring, then the inject queue),
- * otherwise park — in the driver if nobody else is in it, else on a condvar.
+ * otherwise park — in the driver if nobody else is in it, else on the
+ * worker's parker (a futex), with no time limit.
  */
 #include "sched/mt/mt.h"
 
