@@ -36,6 +36,12 @@ Environment (read by run.sh and passed on as options):
                    multi_thread variants, with BENCH_MT workers, default nproc)
     BENCH_SCALE    with mt: also run every mt row with this many workers
                    (default 1) and write a "1 -> N workers" table; 0: don't
+    BENCH_QUIET    before each run, wait (up to BENCH_QUIET_WAIT seconds,
+                   default 30) until the machine's CPU use by others is below
+                   this fraction (default 0.15; 0: don't wait): on a shared
+                   machine a run that competes with another program for the
+                   cores measures the other program. Runs that started on a
+                   busy machine anyway are counted in the suite's header.
 """
 
 import argparse
@@ -303,6 +309,36 @@ def run_once(argv, timeout, helper, env=None):
     return res
 
 
+def cpu_busy(dt=0.25):
+    """Fraction of the machine's CPU time used over the next `dt` seconds
+    (by anyone: the runner itself is idle meanwhile)."""
+    def read():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    try:
+        t0, i0 = read()
+        time.sleep(dt)
+        t1, i1 = read()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(threshold, max_wait):
+    """Waits until cpu_busy() < threshold; False if it never was within
+    max_wait seconds."""
+    if threshold <= 0:
+        return True
+    deadline = time.monotonic() + max_wait
+    while True:
+        if cpu_busy() < threshold:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
 def count_syscalls(argv, timeout):
     """Runs argv once under `strace -f -c` (untimed); returns (system calls,
     tasks from the RESULT line's n=, top calls) or None if strace is missing
@@ -505,6 +541,10 @@ def main():
     ap.add_argument("--tools-dir", default="build/bench-tools",
                     help="where the rusage helper is compiled")
     ap.add_argument("--var", action="append", default=[], help="KEY=VALUE for command templates")
+    ap.add_argument("--quiet", type=float, default=float(os.environ.get("BENCH_QUIET", "0.15") or 0),
+                    help="wait before each run until others use less than this CPU fraction (0: no)")
+    ap.add_argument("--quiet-wait", type=float, default=float(os.environ.get("BENCH_QUIET_WAIT", "30")),
+                    help="longest wait for a quiet machine before one run, seconds")
     a = ap.parse_args()
 
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -549,7 +589,10 @@ def main():
             if rnd % 2 != 0:
                 sides.reverse()
             for side, tmpl in sides:
+                quiet = wait_quiet(a.quiet, a.quiet_wait)
                 r = run_once(argv_of(tmpl), a.timeout, helper)
+                if not quiet:
+                    r["busy_start"] = True
                 if rnd >= 0:
                     results[b.name][side].append(r)
                 if "error" in r:
@@ -786,6 +829,12 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, 
     L.append("| machine | %s, nproc %d, Linux %s |" % (cpu_model(), info["nproc"], platform.release()))
     L.append("| rounds | %d per benchmark and side%s; weft and the peer alternate, the order flips each round; medians shown |"
              % (rounds, " (after %d warm-up)" % a.warmup if a.warmup else ""))
+    busy = sum(1 for b in benches + variants for side in results[b.name].values()
+               for r in side if r.get("busy_start"))
+    total = sum(len(side) for b in benches + variants for side in results[b.name].values())
+    if a.quiet > 0:
+        L.append("| quiet machine | each run waited (up to %.0f s) until other programs used under %.0f%% of the CPU; "
+                 "%d of %d runs started on a busier machine anyway |" % (a.quiet_wait, a.quiet * 100, busy, total))
     L.append("| weft | git %s%s, %s, CMake %s |" % (info["commit"], "+dirty" if info["dirty"] else "",
                                                    info["cc"], info["build_type"] or "?"))
     if "tokio" in peers:
