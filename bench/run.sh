@@ -14,6 +14,12 @@
 #                         "1 -> N workers" table (0: not)
 #   BENCH_TIMEOUT=180     seconds before one run is killed
 #   BENCH_WARMUP=0        uncounted rounds run first
+#   BENCH_QUIET=0.15      before each run, wait (up to BENCH_QUIET_WAIT=30 s)
+#                         until other programs use less than this fraction of
+#                         the CPU (0: don't wait); the report counts the runs
+#                         that started on a busy machine
+#   BENCH_STRACE=1        count system calls per task of the scheduler rows
+#                         (one untimed run per side under strace -f -c; 0: no)
 #   BENCH_BUILD_DIR=build/release   weft's CMake build (configured if absent)
 #   BENCH_OUT=docs/benchmarks.md
 #   CARGO=...             the cargo to use (default: found by scripts/bench-deps.sh)

@@ -36,6 +36,12 @@ Environment (read by run.sh and passed on as options):
                    multi_thread variants, with BENCH_MT workers, default nproc)
     BENCH_SCALE    with mt: also run every mt row with this many workers
                    (default 1) and write a "1 -> N workers" table; 0: don't
+    BENCH_QUIET    before each run, wait (up to BENCH_QUIET_WAIT seconds,
+                   default 30) until the machine's CPU use by others is below
+                   this fraction (default 0.15; 0: don't wait): on a shared
+                   machine a run that competes with another program for the
+                   cores measures the other program. Runs that started on a
+                   busy machine anyway are counted in the suite's header.
 """
 
 import argparse
@@ -60,7 +66,7 @@ import time
 class Bench:
     def __init__(self, name, weft, peers, measures, suite="ct", headline="secs",
                  goal=None, extras=(), mem_goal=None, note=None, scale="secs",
-                 variant_of=None):
+                 variant_of=None, sched=False):
         self.name = name            # row name (unique)
         self.weft = weft            # argv template list
         self.peers = peers          # {peer name: argv template list}
@@ -73,6 +79,7 @@ class Bench:
         self.note = note            # short remark shown under the table
         self.scale = scale          # metric of the scaling table: "secs" or an extra (wall secs)
         self.variant_of = variant_of  # (row name, workers) of a scaling run; not a table row
+        self.sched = sched          # mt: also count system calls per task (strace pass)
 
 
 def W(prog, *args):
@@ -186,13 +193,19 @@ for _name, _what in SYNC_ROWS:
     BENCHES.append(Bench(_name, W(_name), {"tokio": ["{tokio_sync_bin}", _name]},
                          _what + ". weft's primitive against the tokio::sync one.", suite="sync"))
 
+# The mt rows whose system calls per task are counted (one untimed run of
+# each side under `strace -f -c` after the timed rounds; BENCH_STRACE=0 skips).
+SCHED_ROWS = ("spawn_many", "chained_spawn")
+# Goal for the round spread (slowest / fastest wall time) of those rows.
+SPREAD_GOAL = 1.5
+
 # The same rows on the multi_thread schedulers (suite "mt").
 for _b in [b for b in BENCHES if b.suite == "ct"]:
     BENCHES.append(Bench(
         _b.name + "/mt", _b.weft + ["--mt", "{mt}"],
         {p: argv + ["--mt", "{mt}"] for p, argv in _b.peers.items()},
         MT_MEASURES, suite="mt", headline=_b.headline, goal=None, extras=_b.extras,
-        scale=_b.scale))
+        scale=_b.scale, sched=_b.name in SCHED_ROWS))
 
 
 def scale_variant(b, workers):
@@ -211,7 +224,8 @@ def scale_variant(b, workers):
 RESULT_RE = re.compile(r"^RESULT\s+(\S+)\s*(.*)$")
 
 
-RUSAGE_RE = re.compile(r"^RUSAGE maxrss_kib=(\d+) utime=([\d.]+) stime=([\d.]+)$")
+RUSAGE_RE = re.compile(r"^RUSAGE maxrss_kib=(\d+) utime=([\d.]+) stime=([\d.]+)"
+                       r"(?: nvcsw=(\d+) nivcsw=(\d+))?$")
 
 
 def build_rusage_helper(tools_dir):
@@ -259,6 +273,9 @@ def run_once(argv, timeout, helper, env=None):
         if m:
             res["rss_kib"] = int(m.group(1))
             res["ucpu"] = float(m.group(2)) + float(m.group(3))
+            if m.group(4) is not None:
+                res["nvcsw"] = int(m.group(4))
+                res["nivcsw"] = int(m.group(5))
     err_lines = [l for l in err_lines if not l.startswith("RUSAGE ")]
     if timed_out:
         res["error"] = "timed out after %ds" % timeout
@@ -290,6 +307,82 @@ def run_once(argv, timeout, helper, env=None):
             pass
     res["extras"] = kv
     return res
+
+
+def cpu_busy(dt=0.25):
+    """Fraction of the machine's CPU time used over the next `dt` seconds
+    (by anyone: the runner itself is idle meanwhile)."""
+    def read():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    try:
+        t0, i0 = read()
+        time.sleep(dt)
+        t1, i1 = read()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(threshold, max_wait):
+    """Waits until cpu_busy() < threshold; False if it never was within
+    max_wait seconds."""
+    if threshold <= 0:
+        return True
+    deadline = time.monotonic() + max_wait
+    while True:
+        if cpu_busy() < threshold:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
+def count_syscalls(argv, timeout):
+    """Runs argv once under `strace -f -c` (untimed); returns (system calls,
+    tasks from the RESULT line's n=, top calls) or None if strace is missing
+    or the run failed."""
+    import shutil
+    import tempfile
+    if not shutil.which("strace"):
+        return None
+    with tempfile.NamedTemporaryFile(prefix="bench-strace-", suffix=".txt", delete=False) as f:
+        path = f.name
+    try:
+        proc = subprocess.run(["strace", "-f", "-c", "-o", path] + argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, timeout=timeout * 4)
+        if proc.returncode != 0:
+            return None
+        n = None
+        for l in proc.stdout.decode(errors="replace").splitlines():
+            m = RESULT_RE.match(l)
+            if m:
+                for tok in m.group(2).split():
+                    if tok.startswith("n="):
+                        n = int(tok[2:])
+        calls, top = None, []
+        with open(path) as f:
+            for l in f:
+                parts = l.split()
+                if not parts or parts[0].startswith(("%", "-")):
+                    continue
+                # % time, seconds, usecs/call, calls, [errors], syscall
+                if parts[-1] == "total" and len(parts) >= 5 and parts[3].isdigit():
+                    calls = int(parts[3])
+                elif len(parts) >= 5 and parts[3].isdigit():
+                    top.append((int(parts[3]), parts[-1]))
+        if calls is None or not n:
+            return None
+        top.sort(reverse=True)
+        return {"calls": calls, "n": n, "top": top[:3]}
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 # ---------------------------------------------------------------------------
@@ -448,6 +541,10 @@ def main():
     ap.add_argument("--tools-dir", default="build/bench-tools",
                     help="where the rusage helper is compiled")
     ap.add_argument("--var", action="append", default=[], help="KEY=VALUE for command templates")
+    ap.add_argument("--quiet", type=float, default=float(os.environ.get("BENCH_QUIET", "0.15") or 0),
+                    help="wait before each run until others use less than this CPU fraction (0: no)")
+    ap.add_argument("--quiet-wait", type=float, default=float(os.environ.get("BENCH_QUIET_WAIT", "30")),
+                    help="longest wait for a quiet machine before one run, seconds")
     a = ap.parse_args()
 
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -492,7 +589,10 @@ def main():
             if rnd % 2 != 0:
                 sides.reverse()
             for side, tmpl in sides:
+                quiet = wait_quiet(a.quiet, a.quiet_wait)
                 r = run_once(argv_of(tmpl), a.timeout, helper)
+                if not quiet:
+                    r["busy_start"] = True
                 if rnd >= 0:
                     results[b.name][side].append(r)
                 if "error" in r:
@@ -505,13 +605,26 @@ def main():
                         desc += " %s B/task" % bpt
                 label = ("round %d/%d" % (rnd + 1, rounds[b.suite]) if rnd >= 0 else "warm-up")
                 print("%-11s %-24s %-6s %s" % (label, b.name, side, desc), flush=True)
+    # System calls per task for the scheduler rows: one untimed run per side.
+    syscalls = {}
+    if os.environ.get("BENCH_STRACE", "1") != "0":
+        for b in benches:
+            if not b.sched:
+                continue
+            for side, tmpl in [("weft", b.weft)] + list(b.peers.items()):
+                c = count_syscalls(argv_of(tmpl), a.timeout)
+                syscalls.setdefault(b.name, {})[side] = c
+                print("strace      %-24s %-6s %s" % (
+                    b.name, side, "n/a" if c is None else "%d calls, %.4f per task (%s)" % (
+                        c["calls"], c["calls"] / c["n"],
+                        ", ".join("%s %d" % (k, v) for v, k in c["top"]))), flush=True)
     finished = datetime.datetime.now(datetime.timezone.utc)
 
     if a.json:
         os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
         with open(a.json, "w") as f:
             json.dump({"started": started.isoformat(), "mt": mt, "scale": scale,
-                       "rounds": rounds, "results": results}, f, indent=1)
+                       "rounds": rounds, "results": results, "syscalls": syscalls}, f, indent=1)
 
     info = run_info(a, started, finished, nproc)
     blocks = [("intro", render_intro())]
@@ -522,7 +635,7 @@ def main():
         variants = [b for b in runs if b.suite == suite and b.variant_of]
         blocks.append(("suite=" + suite,
                        render_suite(a, suite, rows, variants, results, info, rounds[suite],
-                                    mt, scale)))
+                                    mt, scale, syscalls)))
     blocks.append(("measures", render_measures()))
     old = open(a.out).read() if os.path.exists(a.out) else None
     md = merge_doc(old, blocks)
@@ -664,7 +777,43 @@ def render_intro():
             "add (put them outside the markers).")
 
 
-def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale):
+def round_spread(xs):
+    """Slowest / fastest round."""
+    return max(xs) / min(xs) if xs and min(xs) > 0 else None
+
+
+def render_sched(benches, results, syscalls):
+    """The scheduler table of the mt suite: round spread, context switches,
+    system calls per task."""
+    L = ["### Scheduler behaviour", "",
+         "Per row and side: the round spread (slowest / fastest wall time over the rounds; "
+         "goal ≤ %.1f on the rows marked *), the medians of the voluntary and involuntary "
+         "context switches of the whole process (`wait4` rusage: every thread, creation and "
+         "teardown included), and for the rows marked * the system calls per task of one "
+         "untimed run under `strace -f -c` (every thread, whole process; the most frequent "
+         "calls in brackets)." % SPREAD_GOAL, "",
+         "| benchmark | side | round spread | vol. ctx switches | invol. ctx switches "
+         "| syscalls / task | top syscalls |",
+         "|---|---|--:|--:|--:|--:|---|"]
+    for b in benches:
+        for side in ["weft"] + list(b.peers):
+            runs = results[b.name][side]
+            sp = round_spread(collect(runs, "secs"))
+            vc, ic = med(collect(runs, "nvcsw")), med(collect(runs, "nivcsw"))
+            c = syscalls.get(b.name, {}).get(side)
+            spread_s = fratio(sp)
+            if b.sched and sp is not None:
+                spread_s += " " + mark(sp <= SPREAD_GOAL)
+            L.append("| %s%s | %s | %s | %s | %s | %s | %s |" % (
+                b.name, " *" if b.sched else "", side, spread_s,
+                "n/a" if vc is None else "%.0f" % vc, "n/a" if ic is None else "%.0f" % ic,
+                "–" if not b.sched else ("n/a" if c is None else "%.4f" % (c["calls"] / c["n"])),
+                "" if not c else ", ".join("%s %d" % (k, v) for v, k in c["top"])))
+    L.append("")
+    return L
+
+
+def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, syscalls=None):
     title = SUITE_TITLES.get(suite, suite).format(mt=mt)
     peers = sorted({p for b in benches for p in b.peers})
     spent = sum(r.get("elapsed", 0.0) for b in benches + variants
@@ -680,6 +829,12 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale):
     L.append("| machine | %s, nproc %d, Linux %s |" % (cpu_model(), info["nproc"], platform.release()))
     L.append("| rounds | %d per benchmark and side%s; weft and the peer alternate, the order flips each round; medians shown |"
              % (rounds, " (after %d warm-up)" % a.warmup if a.warmup else ""))
+    busy = sum(1 for b in benches + variants for side in results[b.name].values()
+               for r in side if r.get("busy_start"))
+    total = sum(len(side) for b in benches + variants for side in results[b.name].values())
+    if a.quiet > 0:
+        L.append("| quiet machine | each run waited (up to %.0f s) until other programs used under %.0f%% of the CPU; "
+                 "%d of %d runs started on a busier machine anyway |" % (a.quiet_wait, a.quiet * 100, busy, total))
     L.append("| weft | git %s%s, %s, CMake %s |" % (info["commit"], "+dirty" if info["dirty"] else "",
                                                    info["cc"], info["build_type"] or "?"))
     if "tokio" in peers:
@@ -791,6 +946,10 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale):
                                  if p in b.peers else "–")
                 L.append("| %s | %s | %s |" % (b.name, k, " | ".join(cells)))
         L.append("")
+
+    # ---- scheduler behaviour (mt)
+    if suite == "mt":
+        L.extend(render_sched(benches, results, syscalls or {}))
 
     # ---- scaling
     if variants:

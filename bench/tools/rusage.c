@@ -5,7 +5,9 @@
  *
  * Runs PROGRAM as a child (stdout and stderr pass through), waits for it
  * with wait4, then prints on stderr one line
- *     RUSAGE maxrss_kib=<peak RSS> utime=<s> stime=<s>
+ *     RUSAGE maxrss_kib=<peak RSS> utime=<s> stime=<s> nvcsw=<n> nivcsw=<n>
+ * (nvcsw/nivcsw: voluntary and involuntary context switches of the child
+ * and all its threads)
  * and exits with the child's status (128 + signal if it was killed).
  *
  * Why not measure from python directly: Linux carries the RSS high-water
@@ -44,9 +46,9 @@ int main(int argc, char **argv) {
         perror("rusage: wait4");
         return 127;
     }
-    fprintf(stderr, "\nRUSAGE maxrss_kib=%ld utime=%.6f stime=%.6f\n", ru.ru_maxrss,
+    fprintf(stderr, "\nRUSAGE maxrss_kib=%ld utime=%.6f stime=%.6f nvcsw=%ld nivcsw=%ld\n", ru.ru_maxrss,
             ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6,
-            ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6);
+            ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6, ru.ru_nvcsw, ru.ru_nivcsw);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
 }

@@ -51,12 +51,15 @@ WEFT_API int weft_runtime_create(weft_runtime **out, const weft_runtime_options 
  * Destroys `rt`: every task that has not completed is dropped exactly once
  * (its join handle, if any, becomes ready with -ECANCELED), a thread inside
  * weft_block_on on it returns -ESHUTDOWN, timers and registrations are
- * released, every thread the runtime started is joined, and the creator's
- * reference is dropped. The memory goes with the last reference: tasks,
- * join handles, abort handles, I/O handles, timers still registered and
- * weft_runtime_ref all hold one, so dropping any of them afterwards is safe,
- * and a spawn through a held reference fails with -ESHUTDOWN. Must not be
- * called from inside the runtime. `rt` may be NULL.
+ * released, and the creator's reference is dropped. A blocking call still
+ * queued is cancelled (its `arg_drop` runs); one already running is waited
+ * for. Every thread weft started for `rt` (workers, blocking-pool threads)
+ * is joined before it returns. The memory goes with the last reference:
+ * tasks, join handles, abort handles, I/O handles, timers still registered
+ * and weft_runtime_ref all hold one, so dropping any of them afterwards is
+ * safe, and a spawn through a held reference fails with -ESHUTDOWN. Must not
+ * be called from inside the runtime, nor from one of its blocking-pool
+ * threads (a misuse: it would wait for itself). `rt` may be NULL.
  */
 WEFT_API void weft_runtime_destroy(weft_runtime *rt);
 
@@ -73,10 +76,13 @@ WEFT_API int weft_block_on(weft_runtime *rt, weft_future *fut);
 /**
  * Like weft_runtime_destroy, but waits at most `timeout_ms` for threads of
  * the blocking pool that are still running a function (those cannot be
- * interrupted): they are left behind, finish on their own and free what
- * they hold. Every task is still dropped exactly once. Returns 0, or
- * -ETIMEDOUT if blocking threads were left behind. Not from inside the
- * runtime.
+ * interrupted). Those still running at the limit are detached and left
+ * behind: each finishes its function (its result is discarded), starts no
+ * other blocking call, and exits on its own; the last of them frees the runtime's
+ * remaining memory. Every other thread weft started is joined. Every task
+ * is still dropped exactly once. Returns 0, or -ETIMEDOUT if blocking
+ * threads were left behind. Not from inside the runtime, nor from one of
+ * its blocking-pool threads.
  */
 WEFT_API int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms);
 

@@ -55,7 +55,7 @@ typedef struct weft_join_handle {
     weft_future base; /**< the future header: await or drop the future through `&f->base` */
     weft_task *task; /**< @private set while the handle is live and the task not joined */
     void *out;       /**< where the task's output is copied when ready; may be NULL */
-    int result;      /**< after ready: 0, -ECANCELED, -ENOMEM or -ESHUTDOWN */
+    int result;      /**< after ready: 0, -ECANCELED, -ENOMEM, -ESHUTDOWN (or -WEFT_ENOTHREAD: spawn_blocking) */
     int state;       /**< WEFT_JOIN_*: read it, never write it */
 } weft_join_handle;
 
@@ -126,13 +126,25 @@ typedef void *(*weft_blocking_fn)(void *arg);
  * handle is an ordinary future whose output is fn's `void *` result
  * (copied to `out` if set; see WEFT_SPAWN_BLOCKING). Aborting the handle
  * cancels the call only if it has not started; a running call is never
- * interrupted. Any thread. No allocation besides the task's one.
+ * interrupted.
+ *
+ * Ownership of `arg`: if `fn` runs, `arg` is fn's. If `fn` never runs (the
+ * handle was aborted before it started, the runtime shut down with the
+ * call still queued, or the spawn failed), `arg_drop(arg)` runs instead,
+ * exactly once, on whichever thread cancels it; `arg_drop` may be NULL
+ * (nothing to release). `arg_drop` runs if and only if `fn` does not.
+ *
+ * Errors (the handle's `result`, the handle ready at once): -ESHUTDOWN if
+ * the runtime is shutting down, -ENOMEM, -WEFT_ENOTHREAD if the pool has no
+ * thread and cannot start one; -ECANCELED after an abort. Any thread. No
+ * allocation besides the task's one (and a pool thread's when one starts).
  */
-WEFT_API weft_join_handle weft_spawn_blocking(struct weft_runtime *rt, weft_blocking_fn fn, void *arg);
+WEFT_API weft_join_handle weft_spawn_blocking(struct weft_runtime *rt, weft_blocking_fn fn, void *arg,
+                                              weft_drop_fn arg_drop);
 
 /** weft_spawn_blocking with the result copied to `dst` (a `void **`). */
-#define WEFT_SPAWN_BLOCKING(rt, fn, arg, dst) \
-    weft__join_handle_with_out(weft_spawn_blocking((rt), (fn), (arg)), (dst))
+#define WEFT_SPAWN_BLOCKING(rt, fn, arg, arg_drop, dst) \
+    weft__join_handle_with_out(weft_spawn_blocking((rt), (fn), (arg), (arg_drop)), (dst))
 
 /**
  * Requests cancellation of the task. If it has not completed, its future

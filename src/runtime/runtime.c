@@ -46,6 +46,11 @@ int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms) {
         weft_future misuse = WEFT_FUTURE_INIT(NULL);
         weft__misuse(&misuse, "weft_runtime_destroy called from inside a runtime");
     }
+    if (weft__blocking_pool_is_current(&rt->blocking)) {
+        /* It would wait for its own thread to end. */
+        weft_future misuse = WEFT_FUTURE_INIT(NULL);
+        weft__misuse(&misuse, "weft_runtime_destroy called from the runtime's own blocking pool");
+    }
     atomic_store_explicit(&rt->shutting_down, true, memory_order_release);
     wait_for_blockers(rt);
     rt->ops->shutdown(rt);

@@ -1,7 +1,7 @@
 /*
  * The current_thread scheduler: every task runs on the thread inside
  * weft_block_on. Wakes from that thread go to a plain FIFO run queue; wakes
- * and spawns from other threads go to a mutex-protected inject queue and
+ * and spawns from other threads go to a spinlock-protected inject queue and
  * unpark the driver. When there is nothing to run the thread parks in the
  * driver until the next timer deadline.
  */

@@ -1,7 +1,12 @@
 /*
  * The global inject queue: tasks scheduled from outside a worker, and the
- * overflow of full worker rings. A mutex-protected intrusive list with an
- * atomic length so that "is it empty?" costs no lock. Closed at shutdown:
+ * overflow of full worker rings. An intrusive list behind a spinlock, with
+ * an atomic length so that "is it empty?" costs no lock. The lock is held
+ * for a list splice or a walk of a few tasks, never around user code, by a
+ * spawning thread and every worker at once: a pthread mutex put its
+ * waiters to sleep (a futex wait and wake-up per collision, thousands per
+ * million remote spawns); the spinlock's waiters get it within the
+ * holder's few instructions. Closed at shutdown:
  * a push after that returns false and the caller drops the task's
  * reference.
  */
@@ -12,22 +17,23 @@
 #include <stdatomic.h>
 
 #include "sched/task_queue.h"
+#include "util/spinlock.h"
 
 typedef struct weft_inject {
-    pthread_mutex_t lock;
+    weft_spinlock lock;
     weft_task_queue queue;
     _Atomic size_t len;
     bool closed;
 } weft_inject;
 
 static inline void inject_init(weft_inject *in) {
-    pthread_mutex_init(&in->lock, NULL);
+    spin_init(&in->lock);
     task_queue_init(&in->queue);
     atomic_init(&in->len, 0);
     in->closed = false;
 }
 
-static inline void inject_destroy(weft_inject *in) { pthread_mutex_destroy(&in->lock); }
+static inline void inject_destroy(weft_inject *in) { (void)in; }
 
 static inline bool inject_is_empty(weft_inject *in) {
     return atomic_load_explicit(&in->len, memory_order_acquire) == 0;
@@ -36,13 +42,13 @@ static inline bool inject_is_empty(weft_inject *in) {
 /* Pushes the list `batch` of `n` tasks. False if the queue is closed (the
  * tasks were not taken). */
 static inline bool inject_push_batch(weft_inject *in, weft_task_queue *batch, size_t n) {
-    pthread_mutex_lock(&in->lock);
+    spin_lock(&in->lock);
     bool open = !in->closed;
     if (open) {
         task_queue_append(&in->queue, batch);
         atomic_fetch_add_explicit(&in->len, n, memory_order_release);
     }
-    pthread_mutex_unlock(&in->lock);
+    spin_unlock(&in->lock);
     return open;
 }
 
@@ -56,7 +62,7 @@ static inline bool inject_push(weft_inject *in, weft_task *t) {
 /* Pops up to `max` tasks into `out` (in order); returns how many. */
 static inline size_t inject_pop_batch(weft_inject *in, weft_task_queue *out, size_t max) {
     if (inject_is_empty(in)) return 0;
-    pthread_mutex_lock(&in->lock);
+    spin_lock(&in->lock);
     size_t n = 0;
     weft_task *t;
     while (n < max && (t = task_queue_pop(&in->queue))) {
@@ -64,7 +70,7 @@ static inline size_t inject_pop_batch(weft_inject *in, weft_task_queue *out, siz
         n++;
     }
     atomic_fetch_sub_explicit(&in->len, n, memory_order_release);
-    pthread_mutex_unlock(&in->lock);
+    spin_unlock(&in->lock);
     return n;
 }
 
@@ -80,12 +86,12 @@ static inline weft_task_queue inject_take_all(weft_inject *in, bool close) {
     weft_task_queue all;
     task_queue_init(&all);
     if (!close && inject_is_empty(in)) return all;
-    pthread_mutex_lock(&in->lock);
+    spin_lock(&in->lock);
     if (close) in->closed = true;
     all = in->queue;
     task_queue_init(&in->queue);
     atomic_store_explicit(&in->len, 0, memory_order_release);
-    pthread_mutex_unlock(&in->lock);
+    spin_unlock(&in->lock);
     return all;
 }
 

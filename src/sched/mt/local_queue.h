@@ -1,5 +1,7 @@
 /*
- * A worker's bounded run queue: a ring of 256 task pointers with one pusher
+ * A worker's bounded run queue: a ring of 256 task pointers (the capacity
+ * is a compile-time parameter, WEFT_LOCAL_QUEUE_CAPACITY, a power of two:
+ * the tests build the ring with 8 slots to reach every edge quickly) with one pusher
  * (the owning worker) and many stealers.
  *
  * `head` packs two 32-bit indices: `real`, the next task to pop, and
@@ -7,11 +9,11 @@
  * is in progress steal != real, and the owner must not overwrite slots from
  * `steal` on; that is what keeps a stealer's copy safe without a lock.
  * `tail` is written only by the owner. Indices wrap modulo 2^32; the ring
- * position is index & 255.
+ * position is index & (capacity - 1).
  *
  * When the ring is full the owner moves half of it, plus the new task, to
  * the global inject queue in one batch (one lock), so a burst of spawns
- * costs one lock per 128 tasks.
+ * costs one lock per capacity/2 tasks.
  */
 #ifndef WEFT_SCHED_MT_LOCAL_QUEUE_H
 #define WEFT_SCHED_MT_LOCAL_QUEUE_H
@@ -22,8 +24,13 @@
 
 #include "task/task.h"
 
-#define LOCAL_QUEUE_CAPACITY 256u
+#ifndef WEFT_LOCAL_QUEUE_CAPACITY
+#define WEFT_LOCAL_QUEUE_CAPACITY 256u
+#endif
+#define LOCAL_QUEUE_CAPACITY ((uint32_t)(WEFT_LOCAL_QUEUE_CAPACITY))
 #define LOCAL_QUEUE_MASK (LOCAL_QUEUE_CAPACITY - 1)
+_Static_assert(WEFT_LOCAL_QUEUE_CAPACITY >= 4 && (WEFT_LOCAL_QUEUE_CAPACITY & (WEFT_LOCAL_QUEUE_CAPACITY - 1)) == 0,
+               "the ring's capacity is a power of two, at least 4");
 
 typedef struct weft_local_queue {
     _Atomic uint64_t head; /* steal << 32 | real */

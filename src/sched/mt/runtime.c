@@ -6,57 +6,26 @@
 #include <unistd.h>
 
 #include "sched/mt/mt.h"
+#include "util/thread_waker.h"
 
-/* ---- block_on: the calling thread sleeps on a condvar between polls ------- */
+/* ---- block_on: the calling thread parks between polls ------------------ */
 
-/* The root waker may be cloned by tasks and outlive weft_block_on, so its
- * target is reference counted. */
-typedef struct root_signal {
-    _Atomic unsigned refs;
-    _Atomic bool woken;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct root_signal *next_active; /* in mt_runtime.blockers, under blockers_lock */
-} root_signal;
+/* A thread inside block_on, listed so that destroy can wake it. */
+typedef struct mt_blocker {
+    weft_thread_waker *tw;
+    struct mt_blocker *next; /* in mt_runtime.blockers, under base.blockers_lock */
+} mt_blocker;
 
-static void signal_unref(root_signal *s) {
-    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->cond);
-    free(s);
-}
-
-static const weft_waker_vtable root_vtable;
-
-static weft_waker root_clone(void *p) {
-    atomic_fetch_add_explicit(&((root_signal *)p)->refs, 1, memory_order_relaxed);
-    return (weft_waker){&root_vtable, p};
-}
-static void root_wake_by_ref(void *p) {
-    root_signal *s = p;
-    if (atomic_exchange(&s->woken, true)) return;
-    pthread_mutex_lock(&s->lock);
-    pthread_cond_signal(&s->cond);
-    pthread_mutex_unlock(&s->lock);
-}
-static void root_wake(void *p) {
-    root_wake_by_ref(p);
-    signal_unref(p);
-}
-static void root_drop(void *p) { signal_unref(p); }
-static const weft_waker_vtable root_vtable = {root_clone, root_wake, root_wake_by_ref, root_drop};
-
+/* The root waker may be cloned by tasks and outlive weft_block_on: it is a
+ * reference-counted thread waker. */
 static int mt_block_on(weft_runtime *base, weft_future *fut) {
-    root_signal *s = malloc(sizeof *s);
-    if (!s) return -ENOMEM;
-    atomic_init(&s->refs, 1);
-    atomic_init(&s->woken, true);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
+    weft_thread_waker *tw = weft__thread_waker_new();
+    if (!tw) return -ENOMEM;
     mt_runtime *rt = (mt_runtime *)base;
+    mt_blocker me = {tw, NULL};
     pthread_mutex_lock(&base->blockers_lock);
-    s->next_active = rt->blockers;
-    rt->blockers = s;
+    me.next = rt->blockers;
+    rt->blockers = &me;
     pthread_mutex_unlock(&base->blockers_lock);
     weft__tls_runtime = base; /* a nested block_on from the root is refused */
     int rc = 0;
@@ -65,30 +34,28 @@ static int mt_block_on(weft_runtime *base, weft_future *fut) {
             rc = -ESHUTDOWN;
             break;
         }
-        if (atomic_exchange(&s->woken, false)) {
-            weft_context cx = {{&root_vtable, s}, base, WEFT_COOP_BUDGET};
-            counter_add_shared(&base->stats.root_polls, 1);
-            if (weft_future_poll(fut, &cx) == WEFT_READY) break;
-            continue;
-        }
-        pthread_mutex_lock(&s->lock);
-        while (!atomic_load(&s->woken)) pthread_cond_wait(&s->cond, &s->lock);
-        pthread_mutex_unlock(&s->lock);
+        weft_context cx = {weft__thread_waker_get(tw), base, WEFT_COOP_BUDGET};
+        counter_add_shared(&base->stats.root_polls, 1);
+        if (weft_future_poll(fut, &cx) == WEFT_READY) break;
+        weft__thread_waker_park(tw);
     }
     weft__tls_runtime = NULL;
     pthread_mutex_lock(&base->blockers_lock);
-    root_signal **p = &rt->blockers;
-    while (*p != s) p = &(*p)->next_active;
-    *p = s->next_active;
+    mt_blocker **p = &rt->blockers;
+    while (*p != &me) p = &(*p)->next;
+    *p = me.next;
     pthread_mutex_unlock(&base->blockers_lock);
-    signal_unref(s);
+    weft__thread_waker_release(tw);
     return rc;
 }
 
 static void mt_wake_blockers(weft_runtime *base) {
     mt_runtime *rt = (mt_runtime *)base;
     pthread_mutex_lock(&base->blockers_lock);
-    for (root_signal *s = rt->blockers; s; s = s->next_active) root_wake_by_ref(s);
+    for (mt_blocker *b = rt->blockers; b; b = b->next) {
+        weft_waker w = weft__thread_waker_get(b->tw);
+        weft_waker_wake_by_ref(&w);
+    }
     pthread_mutex_unlock(&base->blockers_lock);
 }
 
@@ -150,8 +117,6 @@ static void mt_free(weft_runtime *base) {
     mt_runtime *rt = (mt_runtime *)base;
     weft__driver_free(&rt->driver);
     for (unsigned i = 0; i < rt->num_workers; i++) {
-        pthread_mutex_destroy(&rt->workers[i].park_lock);
-        pthread_cond_destroy(&rt->workers[i].park_cond);
     }
     free(rt->workers);
     weft__idle_destroy(&rt->idle);
@@ -203,14 +168,7 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
         w->index = i;
         w->rand = 0x9e3779b9u * (i + 1);
         weft__local_queue_init(&w->queue);
-        atomic_init(&w->park_state, MT_PARK_EMPTY);
-        pthread_mutex_init(&w->park_lock, NULL);
-        /* The timed wait's deadline is on CLOCK_MONOTONIC: so must the condvar be. */
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&w->park_cond, &attr);
-        pthread_condattr_destroy(&attr);
+        weft__parker_init(&w->parker);
     }
     for (unsigned i = 0; i < n; i++) {
         if (weft__thread_start(&rt->workers[i].thread, false, weft__mt_worker_main, &rt->workers[i]) != 0) {

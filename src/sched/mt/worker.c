@@ -2,12 +2,9 @@
  * A multi_thread worker: run local work (LIFO slot first, then the ring,
  * with the inject queue looked at first every MT_GLOBAL_INTERVAL polls),
  * otherwise search (steal half of a victim's ring, then the inject queue),
- * otherwise park — in the driver if nobody else is in it, else on a condvar.
+ * otherwise park — in the driver if nobody else is in it, else on the
+ * worker's parker (a futex), with no time limit.
  */
-#include <errno.h>
-#include <sched.h>
-#include <time.h>
-
 #include "sched/mt/mt.h"
 
 _Thread_local mt_worker *weft__tls_worker;
@@ -23,15 +20,7 @@ static uint32_t next_rand(mt_worker *w) {
 /* ---- waking ---------------------------------------------------------------- */
 
 void weft__mt_unpark_worker(mt_worker *w) {
-    int prev = atomic_exchange_explicit(&w->park_state, MT_PARK_NOTIFIED, memory_order_acq_rel);
-    if (prev == MT_PARK_DRIVER) {
-        weft__driver_unpark(&w->rt->driver);
-    } else if (prev == MT_PARK_CONDVAR) {
-        /* Taking the lock orders us after the sleeper's check of the state. */
-        pthread_mutex_lock(&w->park_lock);
-        pthread_mutex_unlock(&w->park_lock);
-        pthread_cond_signal(&w->park_cond);
-    }
+    if (weft__parker_unpark(&w->parker) == WEFT_PARKER_ELSEWHERE) weft__driver_unpark(&w->rt->driver);
 }
 
 void weft__mt_notify_parked(mt_runtime *rt) {
@@ -63,8 +52,12 @@ void weft__mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
             weft__local_queue_push_back(&w->queue, t, &rt->inject);
             notify = false;
         } else if (w->lifo_polls >= MT_MAX_LIFO_POLLS) {
+            /* Past the LIFO cap: to the back. This worker runs it as soon as
+             * the current poll ends, so another worker is worth waking only
+             * if other tasks wait too; a lone chain of tasks (each spawning
+             * or waking the next) would otherwise bounce between workers. */
             weft__local_queue_push_back(&w->queue, t, &rt->inject);
-            notify = true;
+            notify = weft__local_queue_len(&w->queue) > 1;
         } else {
             /* The task woken by the running task runs next: it probably
              * works on what the waker just produced (a message, a lock). */
@@ -86,14 +79,16 @@ void weft__mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
 
 /* ---- timers and the driver ------------------------------------------------- */
 
-void weft__mt_fire_timers(mt_runtime *rt, bool wait_for_lock) {
+bool weft__mt_fire_timers(mt_runtime *rt, bool wait_for_lock) {
     if (wait_for_lock) pthread_mutex_lock(&rt->wheel_lock);
-    else if (pthread_mutex_trylock(&rt->wheel_lock) != 0) return;
+    else if (pthread_mutex_trylock(&rt->wheel_lock) != 0) return true;
     if (rt->wheel.count > 0) {
         size_t fired = weft__wheel_advance(&rt->wheel, weft_clock_ms());
         if (fired) counter_add_shared(&rt->base.stats.timers_fired, fired);
     }
+    bool pending = rt->wheel.count > 0;
     pthread_mutex_unlock(&rt->wheel_lock);
+    return pending;
 }
 
 static bool try_take_driver(mt_runtime *rt) {
@@ -126,55 +121,36 @@ static void maintenance(mt_worker *w) {
     weft__mt_fire_timers(rt, false);
 }
 
-/* Sleeps until unparked (or, in the driver, until I/O or the next timer). */
-static void park_timeout(mt_worker *w) {
+/* Sleeps until unparked: in the driver if nobody else is in it (then also
+ * until I/O or the next timer), else on the worker's futex, with no time
+ * limit. Returns true if it was in the driver and the driver has something
+ * to watch (I/O registrations, timers): then, if this worker goes off to
+ * run tasks, a sleeping worker must take the driver over (see park() and
+ * docs/multi_thread.md, "The driver and the timers"). */
+static bool park_once(mt_worker *w) {
     mt_runtime *rt = w->rt;
-    /* Work often arrives just after a worker ran out of it (a producer
-     * spawning in a loop): give a notification three chances to come in
-     * before paying for a futex sleep and wake-up. */
-    for (int i = 0; i < 3; i++) {
-        int expect = MT_PARK_NOTIFIED;
-        if (atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_EMPTY)) return;
-        sched_yield();
-    }
-    if (try_take_driver(rt)) {
-        int expect = MT_PARK_EMPTY;
-        if (!atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_DRIVER)) {
-            atomic_store(&w->park_state, MT_PARK_EMPTY); /* notified meanwhile */
-            release_driver(rt);
-            return;
-        }
-        pthread_mutex_lock(&rt->wheel_lock);
-        uint64_t next = weft__wheel_next_deadline(&rt->wheel);
-        atomic_store(&rt->driver_deadline, next);
-        pthread_mutex_unlock(&rt->wheel_lock);
+    if (!try_take_driver(rt)) {
         counter_add_shared(&rt->base.stats.parks, 1);
-        w->in_driver = true;
-        weft__driver_park(&rt->driver, timeout_until(next));
-        w->in_driver = false;
-        atomic_store(&rt->driver_deadline, 0);
-        atomic_store(&w->park_state, MT_PARK_EMPTY);
-        weft__mt_fire_timers(rt, true);
+        weft__parker_park(&w->parker);
+        return false;
+    }
+    if (!weft__parker_begin_elsewhere(&w->parker)) { /* notified meanwhile */
         release_driver(rt);
-        return;
+        return false;
     }
-    pthread_mutex_lock(&w->park_lock);
-    int expect = MT_PARK_EMPTY;
-    if (atomic_compare_exchange_strong(&w->park_state, &expect, MT_PARK_CONDVAR)) {
-        counter_add_shared(&rt->base.stats.parks, 1);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += MT_CONDVAR_RETRY_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (atomic_load(&w->park_state) == MT_PARK_CONDVAR) {
-            if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &until) == ETIMEDOUT) break;
-        }
-    }
-    atomic_store(&w->park_state, MT_PARK_EMPTY);
-    pthread_mutex_unlock(&w->park_lock);
+    pthread_mutex_lock(&rt->wheel_lock);
+    uint64_t next = weft__wheel_next_deadline(&rt->wheel);
+    atomic_store(&rt->driver_deadline, next);
+    pthread_mutex_unlock(&rt->wheel_lock);
+    counter_add_shared(&rt->base.stats.parks, 1);
+    w->in_driver = true;
+    weft__driver_park(&rt->driver, timeout_until(next));
+    w->in_driver = false;
+    atomic_store(&rt->driver_deadline, 0);
+    weft__parker_end_elsewhere(&w->parker);
+    bool timers = weft__mt_fire_timers(rt, true);
+    release_driver(rt);
+    return timers || atomic_load_explicit(&rt->driver.registrations, memory_order_relaxed) > 0;
 }
 
 static bool has_local_work(mt_worker *w) { return w->lifo || !local_queue_is_empty(&w->queue); }
@@ -186,16 +162,24 @@ static void park(mt_worker *w) {
     w->is_searching = false;
     if (last_searcher) notify_if_work_pending(rt);
     while (!atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
-        park_timeout(w);
+        /* Leaving the driver to run our own tasks, with I/O or timers to
+         * watch: wake a sleeper (unless somebody searches: a searcher that
+         * finds nothing parks in the now free driver, one that finds work
+         * wakes the next sleeper), so that the driver is not left
+         * unwatched for as long as our next task runs. */
+        bool hand_over = park_once(w);
         if (has_local_work(w)) {
             /* Woken with work of our own (I/O or timers we dispatched):
              * not a searcher unless someone else already unlisted us. */
             w->is_searching = !weft__idle_unpark_worker_by_id(&rt->idle, w->index);
-            if (weft__local_queue_len(&w->queue) > 1) weft__mt_notify_parked(rt);
+            if (hand_over || weft__local_queue_len(&w->queue) > 1) weft__mt_notify_parked(rt);
             return;
         }
         if (!weft__idle_is_parked(&rt->idle, w->index)) {
-            w->is_searching = true; /* notify_parked picked us to search */
+            /* notify_parked picked us to search. No hand-over wake here:
+             * as a searcher we either find work (and, the last searcher,
+             * wake the next sleeper) or park again, in the free driver. */
+            w->is_searching = true;
             return;
         }
     }
@@ -219,7 +203,7 @@ static weft_task *next_local(mt_worker *w) {
     if (t) return t;
     /* Take a fair share of the inject queue into the ring, one lock. */
     size_t share = atomic_load_explicit(&rt->inject.len, memory_order_relaxed) / rt->num_workers + 1;
-    if (share > LOCAL_QUEUE_CAPACITY / 2) share = LOCAL_QUEUE_CAPACITY / 2;
+    if (share > MT_INJECT_BATCH) share = MT_INJECT_BATCH;
     weft_task_queue batch;
     task_queue_init(&batch);
     if (!inject_pop_batch(&rt->inject, &batch, share)) return NULL;
