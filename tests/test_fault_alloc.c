@@ -75,16 +75,19 @@ static void test_join_set_alloc_failures(void **state) {
     assert_int_equal(disarm_alloc(), 1);
     assert_int_equal(weft_join_set_create(&js, rt, sizeof(int), NULL), 0);
 
-    gate_state st;
-    gate_state_init(&st);
+    /* One gate per task: a gate keeps one waker, as a leaf future does. */
+    gate_state sts[2];
+    gate_state_init(&sts[0]);
+    gate_state_init(&sts[1]);
     int spawned = 0;
     for (int big = 0; big < 2; big++) {
         /* Fail the k-th allocation of a spawn until one gets through. */
         for (unsigned k = 0;; k++) {
             assert_true(k < 8);
+            gate_state *st = &sts[big];
             big_gate bg;
-            gate_init(&bg.g, &st);
-            int drops = atomic_load(&st.drops);
+            gate_init(&bg.g, st);
+            int drops = atomic_load(&st->drops);
             size_t len = weft_join_set_len(js);
             fail_next_alloc(k);
             int64_t id = big ? weft_join_set_spawn_raw(js, &bg, sizeof bg, offsetof(gate, out), sizeof(int))
@@ -96,12 +99,13 @@ static void test_join_set_alloc_failures(void **state) {
                 break;
             }
             assert_int_equal(id, -ENOMEM);
-            assert_int_equal(atomic_load(&st.drops), drops + 1); /* dropped once */
+            assert_int_equal(atomic_load(&st->drops), drops + 1); /* dropped once */
             assert_int_equal(weft_join_set_len(js), len);
         }
     }
     assert_int_equal(weft_join_set_len(js), spawned);
-    gate_open(&st);
+    gate_open(&sts[0]);
+    gate_open(&sts[1]);
     int out = 0;
     for (int i = 0; i < spawned; i++) {
         weft_join_set_next n;
@@ -112,7 +116,8 @@ static void test_join_set_alloc_failures(void **state) {
     }
     assert_int_equal(weft_join_set_try_join_next(js, &out, NULL), -WEFT_EEMPTY);
     weft_join_set_destroy(js);
-    gate_state_destroy(&st);
+    gate_state_destroy(&sts[0]);
+    gate_state_destroy(&sts[1]);
     weft_runtime_destroy(rt);
 }
 

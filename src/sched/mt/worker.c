@@ -123,20 +123,17 @@ static void maintenance(mt_worker *w) {
 
 /* Sleeps until unparked: in the driver if nobody else is in it (then also
  * until I/O or the next timer), else on the worker's futex, with no time
- * limit. Returns true if it was in the driver and the driver has something
- * to watch (I/O registrations, timers): then, if this worker goes off to
- * run tasks, a sleeping worker must take the driver over (see park() and
- * docs/multi_thread.md, "The driver and the timers"). */
-static bool park_once(mt_worker *w) {
+ * limit (see docs/multi_thread.md, "The driver and the timers"). */
+static void park_once(mt_worker *w) {
     mt_runtime *rt = w->rt;
     if (!try_take_driver(rt)) {
         counter_add_shared(&rt->base.stats.parks, 1);
         weft__parker_park(&w->parker);
-        return false;
+        return;
     }
     if (!weft__parker_begin_elsewhere(&w->parker)) { /* notified meanwhile */
         release_driver(rt);
-        return false;
+        return;
     }
     pthread_mutex_lock(&rt->wheel_lock);
     uint64_t next = weft__wheel_next_deadline(&rt->wheel);
@@ -148,9 +145,8 @@ static bool park_once(mt_worker *w) {
     w->in_driver = false;
     atomic_store(&rt->driver_deadline, 0);
     weft__parker_end_elsewhere(&w->parker);
-    bool timers = weft__mt_fire_timers(rt, true);
+    weft__mt_fire_timers(rt, true);
     release_driver(rt);
-    return timers || atomic_load_explicit(&rt->driver.registrations, memory_order_relaxed) > 0;
 }
 
 static bool has_local_work(mt_worker *w) { return w->lifo || !local_queue_is_empty(&w->queue); }
@@ -162,23 +158,16 @@ static void park(mt_worker *w) {
     w->is_searching = false;
     if (last_searcher) notify_if_work_pending(rt);
     while (!atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
-        /* Leaving the driver to run our own tasks, with I/O or timers to
-         * watch: wake a sleeper (unless somebody searches: a searcher that
-         * finds nothing parks in the now free driver, one that finds work
-         * wakes the next sleeper), so that the driver is not left
-         * unwatched for as long as our next task runs. */
-        bool hand_over = park_once(w);
+        park_once(w);
         if (has_local_work(w)) {
             /* Woken with work of our own (I/O or timers we dispatched):
              * not a searcher unless someone else already unlisted us. */
             w->is_searching = !weft__idle_unpark_worker_by_id(&rt->idle, w->index);
-            if (hand_over || weft__local_queue_len(&w->queue) > 1) weft__mt_notify_parked(rt);
+            if (weft__local_queue_len(&w->queue) > 1) weft__mt_notify_parked(rt);
             return;
         }
         if (!weft__idle_is_parked(&rt->idle, w->index)) {
-            /* notify_parked picked us to search. No hand-over wake here:
-             * as a searcher we either find work (and, the last searcher,
-             * wake the next sleeper) or park again, in the free driver. */
+            /* notify_parked picked us to search. */
             w->is_searching = true;
             return;
         }
