@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdatomic.h>
 #include <cmocka.h>
+#include "isolate.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

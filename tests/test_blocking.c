@@ -2,6 +2,8 @@
  * weft-test: threaded */
 #include <time.h>
 
+#include <semaphore.h>
+
 #include "support.h"
 #include "runtime/rt.h"
 #include "sched/blocking_pool.h"
@@ -95,18 +97,32 @@ static void test_abort_before_start(void **state) {
     weft_runtime_destroy(rt);
 }
 
-/* shutdown_timeout leaves a long call behind and returns in time; the
- * thread finishes later and releases the runtime's memory itself. */
+/* A blocking call that runs until the test lets it go. */
+static sem_t call_started, call_may_end, call_ended;
+static void *held_call(void *arg) {
+    sem_post(&call_started);
+    sem_wait(&call_may_end);
+    sem_post(&call_ended);
+    return arg;
+}
+
+/* shutdown_timeout leaves a call that is still running behind, and
+ * returns while it runs; the thread finishes later and releases the
+ * runtime's memory itself (LeakSanitizer checks). */
 static void test_shutdown_timeout(void **state) {
     (void)state;
+    sem_init(&call_started, 0, 0);
+    sem_init(&call_may_end, 0, 0);
+    sem_init(&call_ended, 0, 0);
     weft_runtime *rt = rt_new();
-    weft_join_handle h = weft_spawn_blocking(rt, nap_ms, (void *)(intptr_t)300, NULL);
-    usleep(20000); /* let it start */
-    uint64_t t0 = weft_clock_ms();
+    weft_join_handle h = weft_spawn_blocking(rt, held_call, NULL, NULL);
+    sem_wait(&call_started);
     assert_int_equal(weft_runtime_shutdown_timeout(rt, 30), -ETIMEDOUT);
-    assert_true(weft_clock_ms() - t0 < 250);
+    assert_int_equal(sem_trywait(&call_ended), -1); /* returned while the call runs */
     weft_join_handle_detach(&h);
-    usleep(400000); /* the left-behind thread ends; LeakSanitizer checks it freed all */
+    sem_post(&call_may_end);
+    sem_wait(&call_ended);
+    usleep(100000); /* the thread leaves after the call: give it time to free the runtime */
 }
 
 /* A detached call queued behind a busy single-thread pool when the runtime

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "isolate.h"
 
 #include "sched/mt/idle.h"
 #include "util/parker.h"

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "isolate.h"
 
 /* The inject queue is never closed here, so no task is ever dropped. */
 void weft__task_drop_ref(weft_task *t) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "isolate.h"
 
 #include "util/parker.h"
 #include "util/thread_waker.h"

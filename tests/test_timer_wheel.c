@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include "isolate.h"
 
 #include "time/wheel.h"
 
