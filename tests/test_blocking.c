@@ -106,10 +106,10 @@ static void *held_call(void *arg) {
     return arg;
 }
 
-/* shutdown_timeout leaves a call that is still running behind, and
+/* destroy_timeout leaves a call that is still running behind, and
  * returns while it runs; the thread finishes later and releases the
  * runtime's memory itself (LeakSanitizer checks). */
-static void test_shutdown_timeout(void **state) {
+static void test_destroy_timeout(void **state) {
     (void)state;
     sem_init(&call_started, 0, 0);
     sem_init(&call_may_end, 0, 0);
@@ -117,7 +117,7 @@ static void test_shutdown_timeout(void **state) {
     weft_runtime *rt = rt_new();
     weft_join_handle h = weft_spawn_blocking(rt, held_call, NULL, NULL);
     sem_wait(&call_started);
-    assert_int_equal(weft_runtime_shutdown_timeout(rt, 30), -ETIMEDOUT);
+    assert_int_equal(weft_runtime_destroy_timeout(rt, 30), -ETIMEDOUT);
     assert_int_equal(sem_trywait(&call_ended), -1); /* returned while the call runs */
     weft_join_handle_detach(&h);
     sem_post(&call_may_end);
@@ -414,7 +414,7 @@ static void test_weft_main(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spawn_blocking),   cmocka_unit_test(test_pool_limit),
-        cmocka_unit_test(test_abort_before_start), cmocka_unit_test(test_shutdown_timeout),
+        cmocka_unit_test(test_abort_before_start), cmocka_unit_test(test_destroy_timeout),
         cmocka_unit_test(test_detached_cancelled_at_shutdown),
         cmocka_unit_test(test_weft_main),
         cmocka_unit_test(test_arg_drop_not_run_when_fn_runs),

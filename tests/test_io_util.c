@@ -235,13 +235,13 @@ WEFT_ASYNC(split_generic, NULL) {
     assert_memory_equal(self->buf, "back", 4);
     WEFT_AWAIT(weft_read_init(&self->bad, &self->wr.stream, self->buf, 4));
     assert_int_equal(self->bad.result, -EBADF);
-    weft_split_half_close(&self->rd);
-    weft_split_half_close(&self->wr);
+    weft_split_half_destroy(&self->rd);
+    weft_split_half_destroy(&self->wr);
     /* A socket splits without a lock. */
     assert_int_equal(weft_stream_split(&self->b.stream, &self->srd, &self->swr), 0);
     assert_null(self->srd.core);
-    weft_split_half_close(&self->srd);
-    weft_split_half_close(&self->swr);
+    weft_split_half_destroy(&self->srd);
+    weft_split_half_destroy(&self->swr);
     weft_bufreader_destroy(&self->br);
     weft_unix_stream_close(&self->a);
     weft_unix_stream_close(&self->b);

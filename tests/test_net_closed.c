@@ -109,11 +109,11 @@ static void check_stream(weft_stream *s, weft_context *cx) {
         weft_write w;
         READY_WITH(weft_read_init(&f, &rd.stream, buf, sizeof buf), f, -EBADF);
         READY_WITH(weft_write_init(&w, &wr.stream, "x", 1), w, -EBADF);
-        weft_split_half_close(&rd);
-        weft_split_half_close(&wr);
+        weft_split_half_destroy(&rd);
+        weft_split_half_destroy(&wr);
         READY_WITH(weft_read_init(&f, &rd.stream, buf, sizeof buf), f, -EBADF);
         READY_WITH(weft_write_init(&w, &wr.stream, "x", 1), w, -EBADF);
-        weft_split_half_close(&rd);
+        weft_split_half_destroy(&rd);
     }
 }
 

@@ -447,7 +447,7 @@ WEFT_API int weft_stream_split(weft_stream *s, weft_split_half *rd, weft_split_h
 /** Releases a half (the lock is freed with the second half); operations on
  *  it then return -EBADF, and closing it again does nothing. It does not
  *  close the inner stream. No future may be using it. Any thread. */
-WEFT_API void weft_split_half_close(weft_split_half *h);
+WEFT_API void weft_split_half_destroy(weft_split_half *h);
 
 /** @} */
 

@@ -84,7 +84,7 @@ WEFT_API int weft_block_on(weft_runtime *rt, weft_future *fut);
  * threads were left behind. Not from inside the runtime, nor from one of
  * its blocking-pool threads.
  */
-WEFT_API int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms);
+WEFT_API int weft_runtime_destroy_timeout(weft_runtime *rt, uint64_t timeout_ms);
 
 /**
  * Creates a runtime with `opts` (NULL: multi_thread with one worker per

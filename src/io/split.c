@@ -136,7 +136,7 @@ int weft_stream_split(weft_stream *s, weft_split_half *rd, weft_split_half *wr) 
     return 0;
 }
 
-void weft_split_half_close(weft_split_half *h) {
+void weft_split_half_destroy(weft_split_half *h) {
     if (!h) return;
     struct weft__split_core *core = h->core;
     h->core = NULL;

@@ -40,7 +40,7 @@ static void wait_for_blockers(weft_runtime *rt) {
     pthread_mutex_unlock(&rt->blockers_lock);
 }
 
-int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms) {
+int weft_runtime_destroy_timeout(weft_runtime *rt, uint64_t timeout_ms) {
     if (!rt) return 0;
     if (weft__tls_runtime) {
         weft_future misuse = WEFT_FUTURE_INIT(NULL);
@@ -61,7 +61,7 @@ int weft_runtime_shutdown_timeout(weft_runtime *rt, uint64_t timeout_ms) {
     return all ? 0 : -ETIMEDOUT;
 }
 
-void weft_runtime_destroy(weft_runtime *rt) { weft_runtime_shutdown_timeout(rt, UINT64_MAX); }
+void weft_runtime_destroy(weft_runtime *rt) { weft_runtime_destroy_timeout(rt, UINT64_MAX); }
 
 int weft_main(weft_future *main_future, const weft_runtime_options *opts) {
     weft_runtime_options mt = {.flavor = WEFT_MULTI_THREAD};
