@@ -1,7 +1,10 @@
 /*
- * The tour: the seeds' scenarios replayed with weft, each narrated in two
- * lines with its measured timings and poll counts. The seeds' seconds
- * become milliseconds, so the whole tour takes a few seconds.
+ * The tour: weft's model shown by small programs, each narrated with its
+ * measured timings and poll counts — lazy futures, a future written by
+ * hand, join against spawn, select, timeout, why a blocking call stalls
+ * every task on its thread, an async mutex held across an await, and the
+ * two polls of a socket read. Delays are a few milliseconds, so the whole
+ * tour takes well under a second.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,7 +38,7 @@ static uint64_t task_polls(weft_runtime *rt) {
 static void chapter(const char *title) { printf("\n== %s ==\n", title); }
 
 /* ------------------------------------------------------------------------ */
-/* cook_dish: the seeds' async fn cook_dish(dish, cooking_time)              */
+/* cook_dish: an async function that cooks a dish for a while              */
 /* ------------------------------------------------------------------------ */
 
 typedef struct cook_dish {
@@ -92,7 +95,7 @@ static void tour_lazy(weft_runtime *rt) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* 2. The seeds' CounterFuture                                               */
+/* 2. A future written by hand: it counts its polls                         */
 /* ------------------------------------------------------------------------ */
 
 typedef struct counter_future {
@@ -122,7 +125,7 @@ static weft_future *counter_init(counter_future *c, uint32_t max, bool wake) {
 }
 
 static void tour_counter(weft_runtime *rt) {
-    chapter("2. the seeds' CounterFuture");
+    chapter("2. a future written by hand: CounterFuture");
     counter_future c;
     weft_timeout t;
     weft_timeout_init(&t, counter_init(&c, 5, false), 50);
@@ -341,7 +344,7 @@ int main(void) {
         return 1;
     }
     uint64_t start = weft_clock_ms();
-    printf("weft tour: the seeds' scenarios in C (seconds became milliseconds)\n");
+    printf("weft tour: futures, tasks and the reactor, narrated (times in milliseconds)\n");
     tour_lazy(rt);
     tour_counter(rt);
     tour_restaurant(rt);

@@ -768,7 +768,7 @@ def run_info(a, started, finished, nproc):
 
 def render_intro():
     return ("Written by `make bench` (`bench/run.sh`, `bench/tools/bench.py`). Method: "
-            "`/work/shared/DESIGN.md`, \"How we measure\": weft and each peer run side by side "
+            "weft and each peer run side by side in alternating rounds "
             "in one run on one machine, and the ratios are what count.\n\n"
             "The runner rewrites only the blocks between `<!-- bench.py:… -->` markers, and "
             "of the suites only those it ran (`BENCH_SUITES`, default `ct,mt`), so each suite "

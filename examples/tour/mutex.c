@@ -1,5 +1,5 @@
 /*
- * The seeds' Mutex scenario:
+ * An async Mutex held across an await:
  *
  *     let mut data = mutex.lock().unwrap();
  *     something_async().await; // Other tasks can't take the lock while we wait!
@@ -7,8 +7,7 @@
  *
  * With a blocking mutex, another task on the same thread that asks for the
  * lock blocks the thread, so the holder can never resume: deadlock. weft's
- * Mutex makes the asking task wait as a future instead. The seeds' seconds
- * are milliseconds here.
+ * Mutex makes the asking task wait as a future instead.
  */
 #include "mutex.h" /* (found next to this file, also when a test includes it) */
 
@@ -182,7 +181,7 @@ static void chef_init(chef *c, kitchen *k, int i, const char *name, const char *
 
 int tour_mutex(weft_runtime *rt, FILE *out) {
     int ok = 0;
-    fprintf(out, "\n== 7. the seeds' Mutex: a lock held across an await ==\n");
+    fprintf(out, "\n== 7. a Mutex held across an await ==\n");
 
     /* Step 1. */
     pthread_mutex_t pm = PTHREAD_MUTEX_INITIALIZER;
@@ -201,7 +200,7 @@ int tour_mutex(weft_runtime *rt, FILE *out) {
     t0 = weft_clock_ms();
     if (weft_block_on(rt, &d.base) != 0) return -1;
     fprintf(out, "   -> at %.0f ms B found it taken (%s): a blocking lock() there never returns, since A can only\n"
-                 "      resume on the thread B is blocking: the seeds' deadlock (A finished at %.0f ms only because B did not wait)\n",
+                 "      resume on the thread B is blocking: the deadlock (A finished at %.0f ms only because B did not wait)\n",
             res.when, res.rc == EBUSY ? "EBUSY" : "free?!", at());
     if (res.rc != EBUSY) ok = -1;
     pthread_mutex_destroy(&pm);

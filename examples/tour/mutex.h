@@ -1,4 +1,4 @@
-/* Tour chapter: the seeds' Mutex scenario (a lock held across an await). */
+/* Tour chapter: a Mutex held across an await. */
 #ifndef WEFT_TOUR_MUTEX_H
 #define WEFT_TOUR_MUTEX_H
 

@@ -1,5 +1,5 @@
 /*
- * Tour chapter: the seeds' TcpStream::read trace, reproduced on weft.
+ * Tour chapter: what happens, poll by poll, when a task reads a socket.
  *
  * A reader task reads from the accepted end of a loopback connection before
  * anything was sent. The root future (the block_on future, which is not a
@@ -172,7 +172,7 @@ int tour_read_trace(weft_runtime *rt, FILE *out) {
     memset(&t, 0, sizeof t);
     trace_start(&t);
     t.out = out;
-    fprintf(out, "\n== 8. tracing stream.read(&mut buf).await (the seeds' TcpStream::read) ==\n");
+    fprintf(out, "\n== 8. tracing a socket read: WEFT_AWAIT(weft_read_init(...)) ==\n");
     int err = weft_block_on(rt, &t.base);
     if (err) return err;
     if (t.result < 0) fprintf(out, "  could not set up the sockets: %s\n", weft_strerror(t.result));

@@ -1,4 +1,4 @@
-/* Tour chapter: the seeds' "Tracing a Real Example: TcpStream::read". */
+/* Tour chapter: tracing a socket read, poll by poll. */
 #ifndef WEFT_TOUR_NET_TRACE_H
 #define WEFT_TOUR_NET_TRACE_H
 
@@ -12,7 +12,7 @@
  * runtime's own counters (weft_runtime_stats_get: task_polls, parks) and the
  * read future's poll count: first poll -> EAGAIN -> waker registered ->
  * Pending; data arrives; the reactor wakes the task; second poll -> Ready.
- * Returns 0 if the read was polled exactly twice (as the seeds promise),
+ * Returns 0 if the read was polled exactly twice (once before the data, once after),
  * 1 if it was not, or a negative errno if the sockets could not be set up.
  */
 int tour_read_trace(weft_runtime *rt, FILE *out);
