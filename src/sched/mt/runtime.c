@@ -171,10 +171,8 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
         weft__parker_init(&w->parker);
     }
     for (unsigned i = 0; i < n; i++) {
-        if (weft__thread_start(&rt->workers[i].thread, false, weft__mt_worker_main, &rt->workers[i]) != 0) {
-            err = -EAGAIN;
-            break;
-        }
+        err = weft__thread_start(&rt->workers[i].thread, false, weft__mt_worker_main, &rt->workers[i]);
+        if (err) break; /* pthread_create's own error: -EAGAIN, -ENOMEM, ... */
         rt->started++;
     }
     if (err) {
