@@ -35,6 +35,9 @@ typedef struct weft_sched_ops {
     /* Wakes every thread inside block_on, which then sees shutting_down
      * and returns -ESHUTDOWN. Any thread. */
     void (*wake_blockers)(weft_runtime *rt);
+    /* Keeps task `t`, being polled on the calling thread, on this thread
+     * from now on (may be NULL: a flavour with one thread). */
+    void (*pin)(weft_runtime *rt, weft_task *t);
 } weft_sched_ops;
 
 /* Single-writer counter: written by one thread, read racily by any. */

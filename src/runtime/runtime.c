@@ -20,6 +20,7 @@ int weft_runtime_create(weft_runtime **out, const weft_runtime_options *opts) {
     *out = NULL;
     if (!opts) opts = &defaults;
     if (opts->io_backend > WEFT_IO_POLL) return -EINVAL;
+    if (opts->fiber_stack_size > ((size_t)1 << 30)) return -EINVAL; /* WEFT_FIBER_STACK_MAX */
     switch (opts->flavor) {
     case WEFT_CURRENT_THREAD: return weft__current_thread_create(out, opts);
     case WEFT_MULTI_THREAD: return weft__multi_thread_create(out, opts);

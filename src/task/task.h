@@ -46,6 +46,9 @@ struct weft_task {
     uint32_t out_offset, out_size;
     int32_t result;                               /* 0, or -ECANCELED */
     uint32_t flags;                               /* TASK_* */
+    /* The worker the task must run on (its index + 1), or 0: any. Set by
+     * the task's own poll (a fiber that started), read by schedulers. */
+    _Atomic uint32_t pin;
     alignas(16) unsigned char future[];           /* the future, moved in by spawn */
 };
 
@@ -70,6 +73,18 @@ weft_join_handle weft__join_handle_failed(int err);
 /* Polls the task once; consumes the queue's reference (the caller popped it
  * from a run queue). Sets the thread's "current task" for the poll. */
 void weft__task_run(weft_task *t);
+
+/* The task being polled on this thread (NULL outside a task's poll). */
+extern _Thread_local weft_task *weft__tls_task;
+
+/* Keeps the task being polled on this thread's worker from now on (a
+ * fiber started in it: its thread-local addresses are this thread's).
+ * Does nothing outside a task or on a scheduler with one thread. */
+void weft__task_pin_running(void);
+
+/* The runtime of a JoinSet (src/task/join_set.c). */
+struct weft_join_set;
+struct weft_runtime *weft__join_set_runtime(struct weft_join_set *js);
 
 /* Cancels a task the caller owns (weft__transition_to_shutdown returned true):
  * drops the future, completes the task with -ECANCELED. */

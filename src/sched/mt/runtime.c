@@ -136,6 +136,8 @@ static void mt_shutdown(weft_runtime *base) {
         w->lifo = NULL;
         weft_task *t;
         while ((t = weft__local_queue_pop(&w->queue))) weft__task_drop_notified(t);
+        weft_task_queue inbox = inject_close(&w->inbox);
+        drop_queued(&inbox);
     }
     weft_task_queue rest = inject_close(&rt->inject);
     drop_queued(&rest);
@@ -151,6 +153,7 @@ static void mt_free(weft_runtime *base) {
     weft__driver_free(&rt->driver);
     for (unsigned i = 0; i < rt->num_workers; i++) {
         pthread_mutex_destroy(&rt->workers[i].park_lock);
+        inject_destroy(&rt->workers[i].inbox);
         pthread_cond_destroy(&rt->workers[i].park_cond);
     }
     free(rt->workers);
@@ -161,7 +164,8 @@ static void mt_free(weft_runtime *base) {
 }
 
 static const weft_sched_ops mt_ops = {weft__mt_schedule, mt_block_on, mt_shutdown, mt_free,
-                                      mt_wheel,          mt_driver,   mt_stats,    mt_wake_blockers};
+                                      mt_wheel,          mt_driver,   mt_stats,    mt_wake_blockers,
+                                      weft__mt_pin};
 
 /* ---- creation ------------------------------------------------------------ */
 
@@ -203,6 +207,7 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
         w->index = i;
         w->rand = 0x9e3779b9u * (i + 1);
         weft__local_queue_init(&w->queue);
+        inject_init(&w->inbox);
         atomic_init(&w->park_state, MT_PARK_EMPTY);
         pthread_mutex_init(&w->park_lock, NULL);
         /* The timed wait's deadline is on CLOCK_MONOTONIC: so must the condvar be. */

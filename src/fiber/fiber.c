@@ -1,0 +1,148 @@
+/*
+ * The fiber future: a task whose poll resumes a stack.
+ *
+ * While the fiber is suspended in weft_await, the future it waits on is
+ * polled here, on the resumer's stack, with the task's context; the fiber
+ * is switched to only once that future is ready. A wake-up that finds the
+ * future still pending (spurious, or a budget yield) costs a poll and no
+ * switch, and every leaf poll after the first runs on the worker's stack,
+ * not the fiber's.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "fiber/context.h"
+#include "fiber/fiber.h"
+#include "fiber/sanitizer.h"
+#include "fiber/stack.h"
+#include "runtime/rt.h"
+#include "task/task.h"
+
+static const weft_future_vtable fiber_vtable;
+
+/* The stack size a fiber gets: its own request, else its runtime's. */
+static size_t stack_size_for(const weft_fiber *f, const weft_runtime *rt) {
+    size_t want = f->ctl.stack_size;
+    if (!want && rt) want = rt->opts.fiber_stack_size;
+    if (!want) want = WEFT_FIBER_STACK_DEFAULT;
+    return weft__stack_round(want);
+}
+
+/* Gives the fiber its stack (if it has none yet). 0, -EINVAL, -ENOMEM. */
+static int take_stack(weft_fiber *f, const weft_runtime *rt) {
+    if (f->ctl.stack) return 0;
+    size_t size = stack_size_for(f, rt);
+    if (!size) return -EINVAL;
+    weft__overflow_install();
+    return weft__stack_acquire(size, &f->ctl.stack);
+}
+
+static void give_back_stack(weft_fiber *f) {
+    weft__stack *s = f->ctl.stack;
+    if (!s) return;
+    f->ctl.stack = NULL;
+    san_stack_unpoison(s->lo, (size_t)((char *)s->hi - (char *)s->lo));
+    weft__stack_release(s);
+}
+
+/* fn will never run: its argument goes to arg_drop. */
+static void never_ran(weft_fiber *f) {
+    give_back_stack(f);
+    if (f->ctl.arg_drop) f->ctl.arg_drop(f->ctl.arg);
+    f->ctl.arg_drop = NULL;
+}
+
+/* After fn returned: everything but the output goes back. */
+static void finished(weft_fiber *f) {
+    give_back_stack(f);
+    tsan_fiber_destroy(f->ctl.tsan_fiber);
+    f->ctl.tsan_fiber = NULL;
+}
+
+static weft_poll fiber_poll(weft_future *base, weft_context *cx) {
+    weft_fiber *f = (weft_fiber *)base;
+    weft_fiber_ctl *c = &f->ctl;
+    if (c->awaiting) {
+        if (weft_future_poll(c->awaiting, cx) == WEFT_PENDING) return WEFT_PENDING;
+        c->awaiting = NULL;
+    } else if (!(c->flags & FIBER_STARTED)) {
+        int err = take_stack(f, cx->runtime);
+        if (err) {
+            never_ran(f);
+            f->result = err;
+            return WEFT_READY;
+        }
+        c->sp = weft__ctx_make(c->stack->lo, c->stack->hi, weft__fiber_entry, f);
+        c->tsan_fiber = tsan_fiber_create();
+        c->flags |= FIBER_STARTED;
+        /* From now on the fiber's thread-local addresses are this
+         * thread's: its task must not move to another worker. */
+        weft__task_pin_running();
+    }
+    c->cx = cx;
+    weft__fiber_resume(f);
+    c->cx = NULL;
+    if (!(c->flags & FIBER_DONE)) return WEFT_PENDING;
+    finished(f);
+    return WEFT_READY;
+}
+
+static void fiber_drop(weft_future *base) {
+    weft_fiber *f = (weft_fiber *)base;
+    if (!(f->ctl.flags & FIBER_STARTED)) {
+        never_ran(f);
+        return;
+    }
+    weft__fiber_cancel(f);
+    /* Nobody takes what a cancelled fiber returned. */
+    if (f->ctl.out_drop) f->ctl.out_drop(&f->out);
+    finished(f);
+}
+
+static const weft_future_vtable fiber_vtable = {fiber_poll, fiber_drop, "weft_fiber"};
+
+weft_future *weft_fiber_init(weft_fiber *f, weft_fiber_fn fn, void *arg,
+                             const weft_fiber_options *opts) {
+    memset(f, 0, sizeof *f);
+    weft_future_init(&f->base, &fiber_vtable);
+    f->ctl.fn = fn;
+    f->ctl.arg = arg;
+    if (opts) {
+        f->ctl.stack_size = opts->stack_size;
+        f->ctl.arg_drop = opts->arg_drop;
+        f->ctl.out_drop = opts->out_drop;
+    }
+    return &f->base;
+}
+
+/* A fiber future for a spawn, with its stack; or an error, in which case
+ * arg has gone to arg_drop. */
+static int prepare(weft_fiber *f, weft_runtime *rt, weft_fiber_fn fn, void *arg,
+                   const weft_fiber_options *opts) {
+    weft_fiber_init(f, fn, arg, opts);
+    int err = (!rt || !fn) ? -EINVAL : 0;
+    if (!err && atomic_load_explicit(&rt->shutting_down, memory_order_acquire)) err = -ESHUTDOWN;
+    if (!err) err = take_stack(f, rt);
+    if (err) never_ran(f);
+    return err;
+}
+
+weft_join_handle weft_fiber_spawn(weft_runtime *rt, weft_fiber_fn fn, void *arg,
+                                  const weft_fiber_options *opts) {
+    weft_fiber f;
+    int err = prepare(&f, rt, fn, arg, opts);
+    if (err) return weft__join_handle_failed(err);
+    /* The output is `out`; a spawn that fails now drops the future, which
+     * gives the stack back and calls arg_drop. */
+    return weft_spawn_raw(rt, &f, sizeof f, offsetof(weft_fiber, out), sizeof f.out,
+                          f.ctl.out_drop);
+}
+
+int64_t weft_join_set_spawn_fiber(weft_join_set *js, weft_fiber_fn fn, void *arg,
+                                  const weft_fiber_options *opts) {
+    weft_fiber f;
+    int err = prepare(&f, js ? weft__join_set_runtime(js) : NULL, fn, arg, opts);
+    if (err) return err;
+    return weft_join_set_spawn_raw(js, &f, sizeof f, offsetof(weft_fiber, out), sizeof f.out);
+}
