@@ -57,11 +57,13 @@ void weft__mt_cancel_pinned(mt_worker *w) {
             }
             spin_unlock(&o->lock);
             for (size_t k = 0; k < n; k++) {
-                /* Completing it removes it from the shard. Running
-                 * elsewhere or complete it cannot be: only this worker
-                 * polls it, and completion unlisted it. */
+                /* Owning it, we cancel it like a poller that found it
+                 * cancelled: completing it unlists it and releases the
+                 * list's reference and ours (as the runner's). It cannot
+                 * be running elsewhere (only this worker polls it), but it
+                 * may have completed since we looked. */
                 if (weft__transition_to_shutdown(&batch[k]->state)) weft__task_shutdown(batch[k]);
-                weft__task_drop_ref(batch[k]);
+                else weft__task_drop_ref(batch[k]);
             }
         } while (n == CANCEL_BATCH);
     }
