@@ -107,7 +107,8 @@ bool weft__owned_complete(weft_runtime *rt, weft_task *t);
  * are cancelled by whoever is running them). Loops until the list is empty. */
 void weft__owned_close_and_shutdown(weft_runtime *rt);
 
-/* Starts a thread with every signal blocked (workers, blocking pool):
+/* Starts a thread with every signal blocked but those a fault raises
+ * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) (workers, blocking pool):
  * process signals go to the application's threads, which may wait for
  * them with signalfd or sigwait. Returns 0 or -errno. */
 int weft__thread_start(pthread_t *th, bool detached, void *(*fn)(void *), void *arg);

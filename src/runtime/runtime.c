@@ -150,6 +150,16 @@ int weft__thread_start(pthread_t *th, bool detached, void *(*fn)(void *), void *
     if (detached) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     sigset_t all, old;
     sigfillset(&all);
+    /* Not the signals of a fault: the kernel delivers those to the
+     * faulting thread whatever its mask, but a blocked one kills the
+     * process without running the handler (weft's fiber stack overflow
+     * report, the application's crash reporter). */
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGTRAP);
+    sigdelset(&all, SIGSYS);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int err = pthread_create(th, &attr, fn, arg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
