@@ -41,11 +41,12 @@
  * its output. Fails the test if the task did not complete. */
 static inline __attribute__((unused)) void *run_fiber(weft_runtime *rt, weft_fiber_fn fn, void *arg) {
     weft_join_handle h = weft_fiber_spawn(rt, fn, arg, NULL);
-    void *out = (void *)(uintptr_t)0xdead;
+    weft_fiber_output out = {(void *)(uintptr_t)0xdead, 1};
     h.out = &out;
     assert_int_equal(weft_block_on(rt, &h.base), 0);
     assert_int_equal(h.result, 0);
-    return out;
+    assert_int_equal(out.error, 0);
+    return out.value;
 }
 
 #endif

@@ -95,8 +95,8 @@ static void *combinators_body(void *arg) {
     int n = 20;
     weft_fiber nested;
     FCHECK_EQ(weft_await(weft_fiber_init(&nested, inner_fiber, &n, NULL)), 0);
-    FCHECK_EQ(nested.result, 0);
-    FCHECK_EQ((uintptr_t)nested.out, 42);
+    FCHECK_EQ(nested.output.error, 0);
+    FCHECK_EQ((uintptr_t)nested.output.value, 42);
     FCHECK_EQ(n, 21);
     FCHECK(weft_in_fiber()); /* still in ours */
     return NULL;
@@ -120,7 +120,7 @@ typedef struct fiber_waiter {
 WEFT_ASYNC(fiber_waiter, NULL) {
     WEFT_BEGIN();
     WEFT_AWAIT(weft_fiber_init(&self->f, inner_fiber, &self->n, NULL));
-    self->out = (int)(uintptr_t)self->f.out;
+    self->out = (int)(uintptr_t)self->f.output.value;
     WEFT_END();
 }
 
@@ -135,8 +135,8 @@ static void test_fiber_in_coroutine_and_root(void **state) {
     int n = 4;
     weft_fiber root;
     assert_int_equal(weft_block_on(rt, weft_fiber_init(&root, inner_fiber, &n, NULL)), 0);
-    assert_int_equal(root.result, 0);
-    assert_int_equal((uintptr_t)root.out, 10);
+    assert_int_equal(root.output.error, 0);
+    assert_int_equal((uintptr_t)root.output.value, 10);
     assert_int_equal(n, 5);
     weft_runtime_destroy(rt);
 }
@@ -169,38 +169,46 @@ static void *tasks_body(void *arg) {
     ten_start(&t);
     int got = 0;
     weft_join_handle h = WEFT_SPAWN(rt, &t, out, NULL);
-    FCHECK_EQ(weft_fiber_join(&h, &got), 0);
+    FCHECK_EQ(weft_fiber_join_task(&h, &got), 0);
     FCHECK_EQ(got, 10);
 
     /* A fiber task, joined by reference under a timeout first. */
     int n = 100;
     h = weft_fiber_spawn(rt, inner_fiber, &n, NULL);
-    void *out = NULL;
+    weft_fiber_output out = {NULL, 0};
     h.out = &out;
     weft_join_wait jw;
     weft_timeout to;
     FCHECK_EQ(weft_await(weft_timeout_init(&to, weft_join_wait_init(&jw, &h), 100000)), 0);
     FCHECK_EQ(to.result, 0);
     FCHECK_EQ(jw.result, 0);
-    FCHECK_EQ((uintptr_t)out, 202);
+    FCHECK_EQ((uintptr_t)out.value, 202);
+    FCHECK_EQ(out.error, 0);
 
-    /* spawn_blocking. */
+    /* spawn_blocking (its output is a void *). */
     h = weft_spawn_blocking(rt, blocking_fn, (void *)(uintptr_t)41);
-    FCHECK_EQ(weft_fiber_join(&h, &out), 0);
-    FCHECK_EQ((uintptr_t)out, 42);
+    void *bout = NULL;
+    FCHECK_EQ(weft_fiber_join_task(&h, &bout), 0);
+    FCHECK_EQ((uintptr_t)bout, 42);
+    /* A fiber joined with weft_fiber_join. */
+    h = weft_fiber_spawn(rt, inner_fiber, &n, NULL);
+    void *v = NULL;
+    FCHECK_EQ(weft_fiber_join(&h, &v), 0);
+    FCHECK_EQ((uintptr_t)v, 204);
 
     /* A JoinSet of fibers and a future task. */
     weft_join_set *js;
-    FCHECK_EQ(weft_join_set_create(&js, rt, sizeof(void *), NULL), 0);
+    FCHECK_EQ(weft_join_set_create(&js, rt, sizeof(weft_fiber_output), NULL), 0);
     int counts[3] = {0, 10, 20};
     for (int i = 0; i < 3; i++) FCHECK(weft_join_set_spawn_fiber(js, inner_fiber, &counts[i], NULL) > 0);
     uintptr_t sum = 0;
     for (int i = 0; i < 3; i++) {
         weft_join_set_next jn;
-        void *o = NULL;
+        weft_fiber_output o = {NULL, 1};
         FCHECK_EQ(weft_await(weft_join_set_join_next_init(&jn, js, &o)), 0);
         FCHECK_EQ(jn.result, 0);
-        sum += (uintptr_t)o;
+        FCHECK_EQ(o.error, 0);
+        sum += (uintptr_t)o.value;
     }
     FCHECK_EQ(sum, 2 * (1 + 11 + 21));
     weft_join_set_next jn;

@@ -56,7 +56,7 @@ struct case_env {
 
 static atomic_int out_drops, arg_drops;
 static void drop_out(void *p) {
-    free(*(void **)p);
+    free(((weft_fiber_output *)p)->value);
     atomic_fetch_add(&out_drops, 1);
 }
 static void drop_arg(void *arg) {

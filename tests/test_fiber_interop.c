@@ -80,7 +80,7 @@ static void pingpong_run(bool partner_is_fiber) {
     assert_int_equal(weft_mpsc_bounded(sizeof(int), 1, &pp.to_b, &pp.from_a), 0);
     assert_int_equal(weft_mpsc_bounded(sizeof(int), 1, &pp.to_a, &pp.from_b), 0);
     weft_join_handle partner;
-    uintptr_t answered = 0;
+    weft_fiber_output answered = {NULL, 0};
     int coro_answered = 0;
     if (partner_is_fiber) {
         partner = weft_fiber_spawn(rt, fiber_ponger, &pp, NULL);
@@ -95,7 +95,7 @@ static void pingpong_run(bool partner_is_fiber) {
     assert_int_equal((uintptr_t)run_fiber(rt, fiber_pinger, &pp), ROUNDS);
     assert_int_equal(weft_block_on(rt, &partner.base), 0);
     assert_int_equal(partner.result, 0);
-    assert_int_equal(partner_is_fiber ? (int)answered : coro_answered, ROUNDS);
+    assert_int_equal(partner_is_fiber ? (int)(uintptr_t)answered.value : coro_answered, ROUNDS);
     weft_mpsc_tx_drop(pp.to_a);
     weft_mpsc_rx_drop(pp.from_a);
     weft_mpsc_rx_drop(pp.from_b);

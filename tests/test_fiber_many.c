@@ -35,7 +35,7 @@ static void test_hundred_thousand(void **state) {
     weft_semaphore_init(&c.sem, 0);
     member_arg *args = calloc(n, sizeof *args);
     weft_join_handle *hs = calloc(n, sizeof *hs);
-    void **outs = calloc(n, sizeof *outs);
+    weft_fiber_output *outs = calloc(n, sizeof *outs);
     assert_non_null(args);
     assert_non_null(hs);
     assert_non_null(outs);
@@ -58,7 +58,7 @@ static void test_hundred_thousand(void **state) {
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(weft_block_on(rt, &hs[i].base), 0);
         assert_int_equal(hs[i].result, 0);
-        sum += (uintptr_t)outs[i];
+        sum += (uintptr_t)outs[i].value;
     }
     assert_int_equal(sum, (uint64_t)n * (n - 1) / 2);
     weft__stack_stats_get(&after);

@@ -4,6 +4,8 @@
  * jumps into the guard; stack sizes per spawn and per runtime are what
  * was asked; stacks are pooled and reused, and idle ones beyond the hot
  * set give their pages back.  weft-test: threaded  weft-test: timeout=300 */
+#include <sys/resource.h>
+
 #include "fiber/fiber.h"
 #include "fiber/stack.h"
 #include "fiber_support.h"
@@ -13,6 +15,11 @@ static size_t my_stack_size(void) {
     weft_fiber *f = weft__fiber_running();
     FCHECK(f && f->ctl.stack);
     return (size_t)((char *)f->ctl.stack->hi - (char *)f->ctl.stack->lo);
+}
+
+static void *report_size(void *arg) {
+    (void)arg;
+    return (void *)(uintptr_t)my_stack_size();
 }
 
 /* ---- recursion ------------------------------------------------------------- */
@@ -64,7 +71,7 @@ static void test_deep_recursion(void **state) {
     for (size_t i = 0; i < 3; i++) {
         weft_fiber_options o = {.stack_size = sizes[i]};
         weft_join_handle hs[4];
-        void *outs[4];
+        weft_fiber_output outs[4];
         for (int k = 0; k < 4; k++) { /* several at once, interleaving their suspensions */
             hs[k] = weft_fiber_spawn(rt, deep_body, NULL, &o);
             hs[k].out = &outs[k];
@@ -72,7 +79,7 @@ static void test_deep_recursion(void **state) {
         for (int k = 0; k < 4; k++) {
             assert_int_equal(weft_block_on(rt, &hs[k].base), 0);
             assert_int_equal(hs[k].result, 0);
-            assert_true((uintptr_t)outs[k] > 8);
+            assert_true((uintptr_t)outs[k].value > 8);
         }
     }
     weft_runtime_destroy(rt);
@@ -130,7 +137,7 @@ static void big_frame_child(void) {
  * weft's handlers installed as in any application, not cmocka's) and
  * returns its stderr; *sig is the signal that ended it (0: it exited). */
 static const char *argv0;
-static const char *run_self(const char *mode, int *sig) {
+static const char *run_self_status(const char *mode, int *sig, int *exit_status) {
     static char buf[8192];
     int p[2];
     if (pipe(p) != 0) return "";
@@ -151,7 +158,13 @@ static const char *run_self(const char *mode, int *sig) {
     int status = 0;
     waitpid(pid, &status, 0);
     *sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
     return buf;
+}
+
+static const char *run_self(const char *mode, int *sig) {
+    int status;
+    return run_self_status(mode, sig, &status);
 }
 
 static void expect_overflow_report(const char *mode) {
@@ -197,12 +210,60 @@ static void test_other_segv_passes_through(void **state) {
 #endif
 }
 
-/* ---- sizes ---------------------------------------------------------------------- */
+/* ---- a stack that cannot be mapped ---------------------------------------------- */
 
-static void *report_size(void *arg) {
+static int no_stack_arg_drops;
+static void count_drop(void *arg) {
     (void)arg;
-    return (void *)(uintptr_t)my_stack_size();
+    no_stack_arg_drops++;
 }
+
+static void *must_not_run(void *arg) {
+    (void)arg;
+    abort();
+}
+
+/* With the address space limited, a 1 GiB stack cannot be mapped: the
+ * fiber does not run, its arg goes to arg_drop, its output says -ENOMEM;
+ * a small fiber still runs. Exits 0 when all of that held. */
+static void no_stack_child(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (!f || fscanf(f, "%lu", &pages) != 1) exit(2);
+    fclose(f);
+    struct rlimit lim = {pages * (unsigned long)sysconf(_SC_PAGESIZE) + (256ul << 20), RLIM_INFINITY};
+    lim.rlim_max = lim.rlim_cur;
+    if (setrlimit(RLIMIT_AS, &lim) != 0) exit(3);
+    weft_runtime_options ro = {0}; /* current_thread: no thread stacks to map */
+    weft_runtime *rt;
+    if (weft_runtime_create(&rt, &ro) != 0) exit(4);
+    weft_fiber_options o = {.stack_size = (size_t)1 << 30, .arg_drop = count_drop};
+    weft_join_handle h = weft_fiber_spawn(rt, must_not_run, NULL, &o);
+    weft_fiber_output out = {(void *)1, 0};
+    h.out = &out;
+    if (weft_block_on(rt, &h.base) != 0 || h.result != 0) exit(5);
+    if (out.error != -ENOMEM || out.value != NULL || no_stack_arg_drops != 1) exit(6);
+    weft_fiber small;
+    o.stack_size = 64 * 1024;
+    if (weft_block_on(rt, weft_fiber_init(&small, report_size, NULL, &o)) != 0) exit(7);
+    if (small.output.error != 0 || (uintptr_t)small.output.value != 64 * 1024) exit(8);
+    weft_runtime_destroy(rt);
+    exit(0);
+}
+
+static void test_no_stack(void **state) {
+    (void)state;
+#if FIBER_TEST_SANITIZED
+    skip(); /* the sanitizers reserve terabytes of address space */
+#else
+    int sig = 0;
+    int status = 0;
+    const char *err = run_self_status("no-stack", &sig, &status);
+    if (sig || status) fail_msg("child: signal %d, exit %d; stderr: %s", sig, status, err);
+#endif
+}
+
+/* ---- sizes ---------------------------------------------------------------------- */
 
 static void test_sizes(void **state) {
     (void)state;
@@ -214,15 +275,15 @@ static void test_sizes(void **state) {
     assert_int_equal((uintptr_t)run_fiber(rt, report_size, NULL), (100 * 1024 + page) & ~(page - 1));
     weft_fiber_options o = {.stack_size = 512 * 1024};
     weft_join_handle h = weft_fiber_spawn(rt, report_size, NULL, &o);
-    void *out;
+    weft_fiber_output out;
     h.out = &out;
     assert_int_equal(weft_block_on(rt, &h.base), 0);
-    assert_int_equal((uintptr_t)out, 512 * 1024);
+    assert_int_equal((uintptr_t)out.value, 512 * 1024);
     o.stack_size = 1; /* below the minimum: the minimum */
     h = weft_fiber_spawn(rt, report_size, NULL, &o);
     h.out = &out;
     assert_int_equal(weft_block_on(rt, &h.base), 0);
-    assert_int_equal((uintptr_t)out, WEFT_FIBER_STACK_MIN);
+    assert_int_equal((uintptr_t)out.value, WEFT_FIBER_STACK_MIN);
     weft_runtime_destroy(rt);
 
     rt = rt_new();
@@ -234,7 +295,10 @@ static void test_sizes(void **state) {
 
 static void *nothing(void *arg) { return arg; }
 
+static atomic_int holding;
+
 static void *hold(void *arg) {
+    atomic_fetch_add(&holding, 1);
     weft_semaphore_acquire a;
     FCHECK_EQ(weft_await(weft_semaphore_acquire_init(&a, arg)), 0);
     return NULL;
@@ -262,7 +326,15 @@ static void test_pool_reuse(void **state) {
     weft_semaphore sem;
     weft_semaphore_init(&sem, 0);
     weft_join_handle *hs = calloc((size_t)n, sizeof *hs);
+    atomic_store(&holding, 0);
     for (int i = 0; i < n; i++) hs[i] = weft_fiber_spawn(rt, hold, &sem, &o);
+    weft__stack_stats_get(&after);
+    if (!test_is_multi_thread()) /* nothing has run them yet: no stack taken */
+        assert_int_equal(after.in_use, before.in_use);
+    while (atomic_load(&holding) < n) {
+        weft_sleep s;
+        assert_int_equal(weft_block_on(rt, weft_sleep_init(&s, 1)), 0);
+    }
     weft__stack_stats_get(&after);
     assert_true(after.in_use >= before.in_use + (size_t)n);
     weft_semaphore_release(&sem, (size_t)n);
@@ -285,12 +357,14 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[1], "overflow")) overflow_child();
         else if (!strcmp(argv[1], "big-frame")) big_frame_child();
         else if (!strcmp(argv[1], "wild-write")) wild_write_child();
+        else if (!strcmp(argv[1], "no-stack")) no_stack_child();
         return 0;
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deep_recursion),
         cmocka_unit_test(test_overflow_stops_with_a_message),
         cmocka_unit_test(test_other_segv_passes_through),
+        cmocka_unit_test(test_no_stack),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_pool_reuse),
     };

@@ -55,8 +55,17 @@
 extern "C" {
 #endif
 
-/** The body of a fiber: runs on the fiber's stack; its return value is the task's output. */
+/** The body of a fiber: runs on the fiber's stack; what it returns is the fiber's output value. */
 typedef void *(*weft_fiber_fn)(void *arg);
+
+/**
+ * The output of a fiber (of its future, and of its task: what a join
+ * handle or a JoinSet copies out).
+ */
+typedef struct weft_fiber_output {
+    void *value; /**< what fn returned; NULL if fn did not run */
+    int error;   /**< 0: fn ran; -ENOMEM: no stack could be mapped, fn did not run (arg went to arg_drop) */
+} weft_fiber_output;
 
 /** Options for a fiber. Zero-initialised (or a NULL pointer) means defaults. */
 typedef struct weft_fiber_options {
@@ -69,15 +78,15 @@ typedef struct weft_fiber_options {
     size_t stack_size;
     /**
      * Destroys an output that nobody takes, called with a pointer to the
-     * `void *` fn returned: a finished fiber whose handle was detached or
+     * weft_fiber_output: a finished fiber whose handle was detached or
      * joined without `out`, and a fiber that returned after it was
      * cancelled. May be NULL.
      */
     weft_drop_fn out_drop;
     /**
-     * Called with `arg` if fn never runs: the spawn failed, or the task was
-     * aborted (or its runtime destroyed) before the fiber started. Once fn
-     * runs, arg is fn's. May be NULL.
+     * Called with `arg` if fn never runs: the spawn failed, the task was
+     * aborted (or its runtime destroyed) before the fiber started, or no
+     * stack could be mapped for it. Once fn runs, arg is fn's. May be NULL.
      */
     weft_drop_fn arg_drop;
 } weft_fiber_options;
@@ -85,46 +94,47 @@ typedef struct weft_fiber_options {
 /**
  * The future that runs a fiber. weft_fiber_spawn makes one and spawns it;
  * initialise one yourself to run a fiber as the root future of
- * weft_block_on, or as the child of a combinator. Ready when fn returned.
+ * weft_block_on, or as the child of a combinator. It takes its stack from
+ * the pool at its first poll (a fiber that has not started holds none)
+ * and is ready when fn returned (or could not start: `output.error`).
  * Dropping it before then cancels the fiber and resumes it until fn
  * returns (see the top of this file); dropping it before its first poll
  * only calls arg_drop.
  */
 typedef struct weft_fiber {
     weft_future base;
-    weft_fiber_ctl ctl; /* private */
-    void *out;          /**< output: what fn returned */
-    int result;         /**< output: 0 (fn ran), or -ENOMEM / -EINVAL: no stack, fn did not run */
+    weft_fiber_ctl ctl;        /* private */
+    weft_fiber_output output;  /**< output */
 } weft_fiber;
 
 /**
- * Initialises a fiber future that will run fn(arg) on a stack of its own
- * (taken from the pool at its first poll). `opts` may be NULL. Does no
- * work. Returns `&f->base`. Any thread.
+ * Initialises a fiber future that will run fn(arg). `opts` may be NULL.
+ * Does no work. Returns `&f->base`; a fiber whose options are out of range
+ * (stack_size over 1 GiB) or whose fn is NULL is ready at its first poll
+ * with output.error -EINVAL. Any thread.
  */
 WEFT_API weft_future *weft_fiber_init(weft_fiber *f, weft_fiber_fn fn, void *arg,
                                       const weft_fiber_options *opts);
 
 /**
  * Spawns fn(arg) as a fiber task on `rt` and returns its join handle, an
- * ordinary weft_join_handle whose output is the `void *` fn returns (set
- * the handle's `out` to a `void **` to receive it, or use
- * weft_fiber_join). The stack is taken from the pool now, so a spawn that
- * cannot have one fails here: the handle is ready with -ENOMEM (no memory
- * or address space), -EINVAL (fn or rt NULL, stack_size over 1 GiB) or
- * -ESHUTDOWN (the runtime is being destroyed), fn never runs and arg_drop
- * is called. `opts` may be NULL. Any thread (a thread outside the runtime
- * must hold a reference to it, see weft_runtime_ref).
+ * ordinary weft_join_handle whose output is a weft_fiber_output (set the
+ * handle's `out` to one to receive it, or use weft_fiber_join). The fiber
+ * takes its stack from the pool when it starts. If the spawn fails the
+ * handle is ready with -EINVAL (fn or rt NULL, stack_size over 1 GiB),
+ * -ESHUTDOWN (the runtime is being destroyed) or -ENOMEM, fn never runs
+ * and arg_drop is called. `opts` may be NULL. Any thread (a thread outside
+ * the runtime must hold a reference to it, see weft_runtime_ref).
  */
 WEFT_API weft_join_handle weft_fiber_spawn(weft_runtime *rt, weft_fiber_fn fn, void *arg,
                                            const weft_fiber_options *opts);
 
 /**
  * Spawns fn(arg) as a fiber task into the JoinSet `js` (whose out_size
- * must be at least sizeof(void *)): join_next reports it like any task,
- * its output being the `void *` fn returned. Returns the task's id (> 0),
- * or -ENOMEM, -EINVAL, -ESHUTDOWN as weft_fiber_spawn (fn does not run;
- * arg_drop is called). The set's out_drop destroys outputs the set
+ * must be at least sizeof(weft_fiber_output)): join_next reports it like
+ * any task, its output being a weft_fiber_output. Returns the task's id
+ * (> 0), or -ENOMEM, -EINVAL, -ESHUTDOWN as weft_fiber_spawn (fn does not
+ * run; arg_drop is called). The set's out_drop destroys outputs the set
  * discards; opts->out_drop those of fibers that returned after they were
  * cancelled. Any thread.
  */
@@ -174,14 +184,26 @@ WEFT_API int weft_fiber_sleep(uint64_t ms);
 WEFT_API int weft_fiber_sleep_until(uint64_t deadline_ms);
 
 /**
- * Waits for the task of `h` (any task) and consumes the handle, as
- * awaiting it does: returns 0 with the output copied to `out` (may be
- * NULL), -ECANCELED if the task was aborted, the spawn's error if it
- * failed. If the calling fiber is cancelled meanwhile, returns -ECANCELED
- * and `h` is detached (the task runs on): abort it first if it must stop
+ * Waits for the fiber task of `h` and consumes the handle, as awaiting it
+ * does: returns 0 with the value fn returned stored in `*value`,
+ * -ECANCELED if the task was aborted, the spawn's error if it failed, or
+ * -ENOMEM if the fiber could not start (no stack). With `value` NULL the
+ * output is discarded (out_drop destroys it) and a fiber that could not
+ * start returns 0 too. If the
+ * calling fiber is cancelled meanwhile, returns -ECANCELED and `h` is
+ * detached (the task runs on): abort it first if it must stop
  * (weft_fiber_is_cancelled tells the two -ECANCELED apart).
  */
-WEFT_API int weft_fiber_join(weft_join_handle *h, void *out);
+WEFT_API int weft_fiber_join(weft_join_handle *h, void **value);
+
+/**
+ * Waits for the task of `h` — any task, whatever its output — and
+ * consumes the handle: returns 0 with the output copied to `out` (may be
+ * NULL; out_size bytes of the task's output), -ECANCELED or the spawn's
+ * error; -ECANCELED also if the calling fiber is cancelled (as
+ * weft_fiber_join).
+ */
+WEFT_API int weft_fiber_join_task(weft_join_handle *h, void *out);
 
 /** Reads at most `len` bytes (weft_read): bytes read (> 0), 0 at end of stream, or -errno. */
 WEFT_API ssize_t weft_fiber_read(weft_stream *s, void *buf, size_t len);

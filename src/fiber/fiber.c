@@ -29,11 +29,10 @@ static size_t stack_size_for(const weft_fiber *f, const weft_runtime *rt) {
     return weft__stack_round(want);
 }
 
-/* Gives the fiber its stack (if it has none yet). 0, -EINVAL, -ENOMEM. */
+/* Gives the fiber its stack. 0, -EINVAL, -ENOMEM. */
 static int take_stack(weft_fiber *f, const weft_runtime *rt) {
-    if (f->ctl.stack) return 0;
     size_t size = stack_size_for(f, rt);
-    if (!size) return -EINVAL;
+    if (!size || !f->ctl.fn) return -EINVAL;
     weft__overflow_install();
     return weft__stack_acquire(size, &f->ctl.stack);
 }
@@ -70,7 +69,7 @@ static weft_poll fiber_poll(weft_future *base, weft_context *cx) {
         int err = take_stack(f, cx->runtime);
         if (err) {
             never_ran(f);
-            f->result = err;
+            f->output.error = err;
             return WEFT_READY;
         }
         c->sp = weft__ctx_make(c->stack->lo, c->stack->hi, weft__fiber_entry, f);
@@ -96,7 +95,7 @@ static void fiber_drop(weft_future *base) {
     }
     weft__fiber_cancel(f);
     /* Nobody takes what a cancelled fiber returned. */
-    if (f->ctl.out_drop) f->ctl.out_drop(&f->out);
+    if (f->ctl.out_drop) f->ctl.out_drop(&f->output);
     finished(f);
 }
 
@@ -116,14 +115,15 @@ weft_future *weft_fiber_init(weft_fiber *f, weft_fiber_fn fn, void *arg,
     return &f->base;
 }
 
-/* A fiber future for a spawn, with its stack; or an error, in which case
- * arg has gone to arg_drop. */
+/* A fiber future for a spawn; or an error, in which case arg has gone to
+ * arg_drop. The stack is taken when the fiber starts: a spawned fiber
+ * that has not run yet holds none, so spawning many costs no more stacks
+ * than run at once. */
 static int prepare(weft_fiber *f, weft_runtime *rt, weft_fiber_fn fn, void *arg,
                    const weft_fiber_options *opts) {
     weft_fiber_init(f, fn, arg, opts);
-    int err = (!rt || !fn) ? -EINVAL : 0;
+    int err = (!rt || !fn || (opts && opts->stack_size > WEFT_FIBER_STACK_MAX)) ? -EINVAL : 0;
     if (!err && atomic_load_explicit(&rt->shutting_down, memory_order_acquire)) err = -ESHUTDOWN;
-    if (!err) err = take_stack(f, rt);
     if (err) never_ran(f);
     return err;
 }
@@ -133,9 +133,8 @@ weft_join_handle weft_fiber_spawn(weft_runtime *rt, weft_fiber_fn fn, void *arg,
     weft_fiber f;
     int err = prepare(&f, rt, fn, arg, opts);
     if (err) return weft__join_handle_failed(err);
-    /* The output is `out`; a spawn that fails now drops the future, which
-     * gives the stack back and calls arg_drop. */
-    return weft_spawn_raw(rt, &f, sizeof f, offsetof(weft_fiber, out), sizeof f.out,
+    /* A spawn that fails now drops the future, which calls arg_drop. */
+    return weft_spawn_raw(rt, &f, sizeof f, offsetof(weft_fiber, output), sizeof f.output,
                           f.ctl.out_drop);
 }
 
@@ -144,5 +143,6 @@ int64_t weft_join_set_spawn_fiber(weft_join_set *js, weft_fiber_fn fn, void *arg
     weft_fiber f;
     int err = prepare(&f, js ? weft__join_set_runtime(js) : NULL, fn, arg, opts);
     if (err) return err;
-    return weft_join_set_spawn_raw(js, &f, sizeof f, offsetof(weft_fiber, out), sizeof f.out);
+    return weft_join_set_spawn_raw(js, &f, sizeof f, offsetof(weft_fiber, output),
+                                   sizeof f.output);
 }

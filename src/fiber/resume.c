@@ -66,7 +66,7 @@ void weft__fiber_entry(void *p) {
     weft_fiber_ctl *c = &f->ctl;
     san_finish_switch(NULL, &c->asan_caller_bottom, &c->asan_caller_size);
     restore_errno(0); /* as a new thread's */
-    f->out = c->fn(c->arg);
+    f->output.value = c->fn(c->arg);
     c->flags |= FIBER_DONE;
     /* Leave for good: ASan frees the fiber's fake stack (NULL), the
      * resumer releases the stack and the TSan fiber. */
