@@ -13,8 +13,8 @@
 /* The usable size of the calling fiber's stack. */
 static size_t my_stack_size(void) {
     weft_fiber *f = weft__fiber_running();
-    FCHECK(f && f->ctl.stack);
-    return (size_t)((char *)f->ctl.stack->hi - (char *)f->ctl.stack->lo);
+    FCHECK(f && f->ctl.run);
+    return (size_t)((char *)f->ctl.run->stack->hi - (char *)f->ctl.run->stack->lo);
 }
 
 static void *report_size(void *arg) {

@@ -1,7 +1,7 @@
 /* weft_await and the other calls a fiber makes about itself. */
 #include <errno.h>
 
-#include "fiber/fiber.h"
+#include "fiber/switch.h"
 #include "weft/combinator.h"
 
 int weft_await(weft_future *fut) {
@@ -11,20 +11,20 @@ int weft_await(weft_future *fut) {
         weft_future_drop(fut);
         return -EPERM;
     }
-    weft_fiber_ctl *c = &f->ctl;
-    if (c->flags & FIBER_CANCELLED) {
+    if (f->ctl.flags & FIBER_CANCELLED) {
         weft_future_drop(fut);
         weft__fiber_cancelled_await(f);
         return -ECANCELED;
     }
+    weft__fiber_run *r = f->ctl.run;
     /* The first poll runs here, on the fiber's stack: a future that is
      * ready at once (data already there, a free lock) costs no switch. */
-    if (weft_future_poll(fut, c->cx) == WEFT_READY) return 0;
-    c->awaiting = fut;
-    weft__fiber_suspend(f);
+    if (weft_future_poll(fut, r->cx) == WEFT_READY) return 0;
+    r->awaiting = fut;
+    fiber_suspend(r);
     /* Resumed because `fut` is ready (the task's poll cleared awaiting),
      * or cancelled (the drop dropped it). */
-    return (c->flags & FIBER_CANCELLED) ? -ECANCELED : 0;
+    return (f->ctl.flags & FIBER_CANCELLED) ? -ECANCELED : 0;
 }
 
 bool weft_in_fiber(void) { return weft__fiber_running() != NULL; }

@@ -14,13 +14,14 @@
 
 void weft__fiber_cancel(weft_fiber *f) {
     weft_fiber_ctl *c = &f->ctl;
-    if (c->awaiting) {
-        weft_future *child = c->awaiting;
-        c->awaiting = NULL;
+    weft__fiber_run *r = c->run;
+    if (r->awaiting) {
+        weft_future *child = r->awaiting;
+        r->awaiting = NULL;
         weft_future_drop(child);
     }
     c->flags |= FIBER_CANCELLED;
-    c->cx = NULL;
+    r->cx = NULL;
     weft__fiber_resume(f);
     if (!(c->flags & FIBER_DONE)) {
         /* Only weft_await suspends a fiber, and it does not once cancelled. */

@@ -12,10 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "fiber/context.h"
-#include "fiber/fiber.h"
-#include "fiber/sanitizer.h"
-#include "fiber/stack.h"
+#include "fiber/switch.h"
 #include "runtime/rt.h"
 #include "task/task.h"
 
@@ -29,60 +26,63 @@ static size_t stack_size_for(const weft_fiber *f, const weft_runtime *rt) {
     return weft__stack_round(want);
 }
 
-/* Gives the fiber its stack. 0, -EINVAL, -ENOMEM. */
-static int take_stack(weft_fiber *f, const weft_runtime *rt) {
+/* Gives the fiber its stack and sets up its first context there, below
+ * its run state. 0, -EINVAL, -ENOMEM. */
+static int start(weft_fiber *f, const weft_runtime *rt) {
     size_t size = stack_size_for(f, rt);
     if (!size || !f->ctl.fn) return -EINVAL;
-    weft__overflow_install();
-    return weft__stack_acquire(size, &f->ctl.stack);
-}
-
-static void give_back_stack(weft_fiber *f) {
-    weft__stack *s = f->ctl.stack;
-    if (!s) return;
-    f->ctl.stack = NULL;
-    san_stack_unpoison(s->lo, (size_t)((char *)s->hi - (char *)s->lo));
-    weft__stack_release(s);
+    weft__stack *s;
+    int err = weft__stack_acquire(size, &s);
+    if (err) return err;
+    uintptr_t top = ((uintptr_t)s->hi - sizeof(weft__fiber_run)) & ~(uintptr_t)63;
+    weft__fiber_run *r = (weft__fiber_run *)top;
+    *r = (weft__fiber_run){.fiber = f, .stack = s};
+    r->sp = weft__ctx_make(s->lo, r, weft__fiber_entry, r);
+    r->tsan_fiber = tsan_fiber_create();
+    f->ctl.run = r;
+    f->ctl.flags |= FIBER_STARTED;
+    return 0;
 }
 
 /* fn will never run: its argument goes to arg_drop. */
 static void never_ran(weft_fiber *f) {
-    give_back_stack(f);
     if (f->ctl.arg_drop) f->ctl.arg_drop(f->ctl.arg);
     f->ctl.arg_drop = NULL;
 }
 
-/* After fn returned: everything but the output goes back. */
+/* After fn returned: the stack and everything on it go back. */
 static void finished(weft_fiber *f) {
-    give_back_stack(f);
-    tsan_fiber_destroy(f->ctl.tsan_fiber);
-    f->ctl.tsan_fiber = NULL;
+    weft__fiber_run *r = f->ctl.run;
+    f->ctl.run = NULL;
+    tsan_fiber_destroy(r->tsan_fiber);
+    weft__stack *s = r->stack;
+    san_stack_unpoison(s->lo, (size_t)((char *)s->hi - (char *)s->lo));
+    weft__stack_release(s);
 }
 
 static weft_poll fiber_poll(weft_future *base, weft_context *cx) {
     weft_fiber *f = (weft_fiber *)base;
-    weft_fiber_ctl *c = &f->ctl;
-    if (c->awaiting) {
-        if (weft_future_poll(c->awaiting, cx) == WEFT_PENDING) return WEFT_PENDING;
-        c->awaiting = NULL;
-    } else if (!(c->flags & FIBER_STARTED)) {
-        int err = take_stack(f, cx->runtime);
+    weft__fiber_run *r = f->ctl.run;
+    if (r) {
+        /* Suspended in weft_await: poll what it waits for, here. */
+        if (weft_future_poll(r->awaiting, cx) == WEFT_PENDING) return WEFT_PENDING;
+        r->awaiting = NULL;
+    } else {
+        int err = start(f, cx->runtime);
         if (err) {
             never_ran(f);
             f->output.error = err;
             return WEFT_READY;
         }
-        c->sp = weft__ctx_make(c->stack->lo, c->stack->hi, weft__fiber_entry, f);
-        c->tsan_fiber = tsan_fiber_create();
-        c->flags |= FIBER_STARTED;
+        r = f->ctl.run;
         /* From now on the fiber's thread-local addresses are this
          * thread's: its task must not move to another worker. */
         weft__task_pin_running();
     }
-    c->cx = cx;
-    weft__fiber_resume(f);
-    c->cx = NULL;
-    if (!(c->flags & FIBER_DONE)) return WEFT_PENDING;
+    r->cx = cx;
+    fiber_resume(f);
+    r->cx = NULL;
+    if (!(f->ctl.flags & FIBER_DONE)) return WEFT_PENDING;
     finished(f);
     return WEFT_READY;
 }

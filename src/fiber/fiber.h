@@ -16,23 +16,52 @@ enum {
     FIBER_CANCELLED = 1u << 2, /* its awaits return -ECANCELED */
 };
 
+/*
+ * What a started fiber needs while it runs, at the top of its stack
+ * (below it, the fiber's first frame). Owned by whoever runs the fiber:
+ * its resumer, or the fiber itself while it runs.
+ */
+struct weft__stack;
+typedef struct weft__fiber_run {
+    weft_fiber *fiber;
+    struct weft__stack *stack;
+    void *sp;                        /* the fiber's saved context while suspended */
+    void *caller;                    /* the resumer's saved context while it runs */
+    weft_future *awaiting;           /* the future it is suspended on */
+    weft_context *cx;                /* the poll that resumed it; NULL while cancelled */
+    weft_fiber *outer;               /* the fiber running when it was resumed, if any */
+    void *asan_caller_fake;          /* ASan: the resumer's fake stack */
+    void *asan_fiber_fake;           /* ASan: the fiber's fake stack while suspended */
+    const void *asan_caller_bottom;  /* ASan: the resumer's stack */
+    size_t asan_caller_size;
+    void *tsan_fiber, *tsan_caller;  /* TSan: this fiber, and its resumer */
+} weft__fiber_run;
+
 /* Awaits after cancellation before a fiber is reported as ignoring it. */
 #define WEFT_FIBER_CANCELLED_AWAIT_LIMIT 10000
+
+/* Thread-locals read on every switch use the initial-exec model: one
+ * %fs-relative access, also in the shared library (where the default
+ * model would call __tls_get_addr). weft's are few bytes of the static
+ * TLS space glibc keeps for libraries. */
+#define WEFT__TLS_IE __attribute__((tls_model("initial-exec")))
 
 /* The fiber running on this thread (NULL on a thread's own stack). Only
  * read before a switch, or through weft__fiber_running(): a fiber's code
  * after a switch must not reuse an address computed before it. */
-extern _Thread_local weft_fiber *weft__fiber_tls;
+extern _Thread_local weft_fiber *weft__fiber_tls WEFT__TLS_IE;
 
 /* weft__fiber_tls, read afresh (never inlined, so never cached). */
 weft_fiber *weft__fiber_running(void);
 
 /* From the resumer's side: switches into `f` (which has a context) and
- * returns when it suspends or finishes. */
+ * returns when it suspends or finishes (fiber/switch.h has the inline
+ * version for the hot paths). */
 void weft__fiber_resume(weft_fiber *f);
 
-/* From the fiber: switches back to its resumer; returns when resumed. */
-void weft__fiber_suspend(weft_fiber *f);
+/* Sets errno through a call that is never inlined: after a switch, so
+ * that errno's address is computed afresh (see fiber/switch.h). */
+void weft__restore_errno(int value);
 
 /* The first code on a fiber's stack: runs fn, then leaves for good. */
 void weft__fiber_entry(void *fiber);
@@ -48,7 +77,7 @@ void weft__fiber_cancelled_await(weft_fiber *f);
 /* Stack overflow reporting (overflow.c). The SIGSEGV handler is installed
  * once; each thread that resumes fibers gets an alternate signal stack. */
 #define WEFT__ALTSTACK_SIZE (64u * 1024u)
-extern _Thread_local bool weft__overflow_thread_ready;
+extern _Thread_local bool weft__overflow_thread_ready WEFT__TLS_IE;
 void weft__overflow_install(void);
 void weft__overflow_thread_slow(void);
 

@@ -124,7 +124,7 @@ static void install(void) {
 
 void weft__overflow_install(void) { pthread_once(&installed, install); }
 
-_Thread_local bool weft__overflow_thread_ready;
+_Thread_local bool weft__overflow_thread_ready WEFT__TLS_IE;
 
 void weft__overflow_thread_slow(void) {
     weft__overflow_install();

@@ -15,6 +15,11 @@
  * so far, up to 1,024 stacks) so that the number of mappings stays small.
  * They are never unmapped: the guard-hit lookup in the SIGSEGV handler
  * walks them without a lock.
+ *
+ * Each thread keeps a few idle stacks of its own (the last ones its
+ * fibers gave back), taken and given without a lock or an atomic
+ * instruction: a thread that runs one short fiber after another reuses
+ * the same stack, whose top is still in its cache.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +29,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fiber/fiber.h"
 #include "fiber/stack.h"
 #include "util/spinlock.h"
 
@@ -41,6 +47,17 @@ typedef struct weft__stack_class {
     size_t nhot, ncold, total;
 } stack_class;
 
+/* A thread's own idle stacks. `n` is written by the thread only; the
+ * stats read it from others (relaxed). Listed in pool.caches while the
+ * thread lives. */
+#define THREAD_CACHE 8
+typedef struct thread_cache {
+    weft__stack *stacks[THREAD_CACHE];
+    _Atomic unsigned n;
+    bool listed;
+    struct thread_cache *prev, *next;
+} thread_cache;
+
 typedef struct slab {
     struct slab *next; /* published list, newest first */
     uintptr_t base;
@@ -56,13 +73,20 @@ static struct {
     size_t in_use, slabs;
     _Atomic(slab *) published;   /* every slab, for the guard lookup */
     int guard_mode;              /* 0 unknown, 1 madvise, 2 mprotect */
-} pool = {.grow = PTHREAD_MUTEX_INITIALIZER};
+    thread_cache *caches;        /* under lock */
+    pthread_once_t key_once;
+    pthread_key_t key;           /* empties a thread's cache when it exits */
+} pool = {.grow = PTHREAD_MUTEX_INITIALIZER, .key_once = PTHREAD_ONCE_INIT};
+
+static _Thread_local thread_cache tcache __attribute__((tls_model("initial-exec")));
 
 static size_t page_size(void) {
-    static size_t ps;
+    static _Atomic size_t cached; /* any thread may be first: the same value */
+    size_t ps = atomic_load_explicit(&cached, memory_order_relaxed);
     if (!ps) {
         long p = sysconf(_SC_PAGESIZE);
         ps = p > 0 ? (size_t)p : 4096;
+        atomic_store_explicit(&cached, ps, memory_order_relaxed);
     }
     return ps;
 }
@@ -148,7 +172,61 @@ static slab *map_slab(size_t size, size_t have) {
     return NULL;
 }
 
+static void release_to_pool(weft__stack *s);
+
+/* A thread exits: its idle stacks go back to the pool. */
+static void cache_flush(void *p) {
+    thread_cache *tc = p;
+    unsigned n = atomic_load_explicit(&tc->n, memory_order_relaxed);
+    atomic_store_explicit(&tc->n, 0, memory_order_relaxed);
+    spin_lock(&pool.lock);
+    if (tc->prev) tc->prev->next = tc->next;
+    else pool.caches = tc->next;
+    if (tc->next) tc->next->prev = tc->prev;
+    tc->listed = false;
+    spin_unlock(&pool.lock);
+    for (unsigned i = 0; i < n; i++) release_to_pool(tc->stacks[i]);
+}
+
+static void make_key(void) { pthread_key_create(&pool.key, cache_flush); }
+
+static weft__stack *cache_take(size_t size) {
+    unsigned n = atomic_load_explicit(&tcache.n, memory_order_relaxed);
+    for (unsigned i = n; i-- > 0;) {
+        weft__stack *s = tcache.stacks[i];
+        if (s->cls->size != size) continue;
+        tcache.stacks[i] = tcache.stacks[n - 1];
+        atomic_store_explicit(&tcache.n, n - 1, memory_order_relaxed);
+        return s;
+    }
+    return NULL;
+}
+
+static bool cache_give(weft__stack *s) {
+    unsigned n = atomic_load_explicit(&tcache.n, memory_order_relaxed);
+    if (n == THREAD_CACHE) return false;
+    if (!tcache.listed) {
+        pthread_once(&pool.key_once, make_key);
+        if (pthread_setspecific(pool.key, &tcache) != 0) return false;
+        spin_lock(&pool.lock);
+        tcache.prev = NULL;
+        tcache.next = pool.caches;
+        if (pool.caches) pool.caches->prev = &tcache;
+        pool.caches = &tcache;
+        tcache.listed = true;
+        spin_unlock(&pool.lock);
+    }
+    tcache.stacks[n] = s;
+    atomic_store_explicit(&tcache.n, n + 1, memory_order_relaxed);
+    return true;
+}
+
 int weft__stack_acquire(size_t size, weft__stack **out) {
+    weft__stack *mine = cache_take(size);
+    if (mine) {
+        *out = mine;
+        return 0;
+    }
     spin_lock(&pool.lock);
     stack_class *c = class_of(size);
     weft__stack *s = c ? pop(c) : NULL;
@@ -166,6 +244,8 @@ int weft__stack_acquire(size_t size, weft__stack **out) {
     have = c->total;
     spin_unlock(&pool.lock);
     if (!s) {
+        /* The first stacks: from now on a guard hit must be recognised. */
+        weft__overflow_install();
         slab *sl = map_slab(size, have);
         if (sl) {
             for (size_t i = 0; i < sl->count; i++) sl->stacks[i].cls = c;
@@ -192,6 +272,10 @@ int weft__stack_acquire(size_t size, weft__stack **out) {
 }
 
 void weft__stack_release(weft__stack *s) {
+    if (!cache_give(s)) release_to_pool(s);
+}
+
+static void release_to_pool(weft__stack *s) {
     stack_class *c = s->cls;
     spin_lock(&pool.lock);
     bool keep = c->nhot < WEFT_FIBER_HOT_STACKS;
@@ -224,8 +308,13 @@ size_t weft__stack_guard_hit(const void *addr) {
 
 void weft__stack_stats_get(weft__stack_stats *out) {
     spin_lock(&pool.lock);
-    out->in_use = pool.in_use;
-    out->hot = out->cold = 0;
+    /* Stacks in threads' caches left the pool as in use, but are idle. */
+    size_t cached = 0;
+    for (thread_cache *tc = pool.caches; tc; tc = tc->next)
+        cached += atomic_load_explicit(&tc->n, memory_order_relaxed);
+    out->in_use = pool.in_use - cached;
+    out->hot = cached;
+    out->cold = 0;
     for (unsigned i = 0; i < pool.nclasses; i++) {
         out->hot += pool.classes[i].nhot;
         out->cold += pool.classes[i].ncold;

@@ -50,7 +50,9 @@ void weft__stack_release(weft__stack *s);
 size_t weft__stack_guard_hit(const void *addr);
 
 /* Counts for tests and benchmarks: stacks handed out, idle with their
- * pages (hot), idle with their pages given back (cold), and mapped slabs. */
+ * pages (hot: in the pool or a thread's cache), idle with their pages
+ * given back (cold), and mapped slabs. A thread's cache is read while it
+ * may change: exact only when no fiber starts or ends meanwhile. */
 typedef struct weft__stack_stats {
     size_t in_use, hot, cold, slabs;
 } weft__stack_stats;
