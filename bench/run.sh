@@ -47,7 +47,7 @@ fi
 if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
   echo "bench: warning: $BUILD is not a Release build" >&2
 fi
-targets=(echo_server)
+targets=(echo_server fiber_echo_server)
 for src in bench/weft/*.c; do
   n=$(basename "$src" .c)
   targets+=("bench_$n")
