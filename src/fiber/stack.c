@@ -8,8 +8,9 @@
  *
  * The guard is installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+),
  * which marks the pages inaccessible without splitting the mapping; older
- * kernels get mprotect(PROT_NONE), which splits it in two per stack, so
- * there the number of stacks is bounded by the map table (about 32,000).
+ * kernels (and emulators that accept the call without doing it) get
+ * mprotect(PROT_NONE), which splits it in two per stack, so there the
+ * number of stacks is bounded by the map table (about 32,000).
  *
  * Slabs grow geometrically (each new slab as large as the class's stacks
  * so far, up to 1,024 stacks) so that the number of mappings stays small.
@@ -122,14 +123,30 @@ static weft__stack *pop(stack_class *c) {
     return s;
 }
 
+/* True if the kernel refuses to read the byte at `addr` (EFAULT): a
+ * guard is really there. A write to a pipe makes the kernel read it. */
+static bool unreadable(uintptr_t addr) {
+    int p[2];
+    if (pipe(p) != 0) return true; /* cannot tell: trust the kernel */
+    bool refused = write(p[1], (const void *)addr, 1) < 0 && errno == EFAULT;
+    close(p[0]);
+    close(p[1]);
+    return refused;
+}
+
 static int install_guard(uintptr_t at, size_t len) {
     if (pool.guard_mode != 2) {
         if (madvise((void *)at, len, MADV_GUARD_INSTALL) == 0) {
-            pool.guard_mode = 1;
-            return 0;
+            /* The first time, check that the guard is real: an emulator
+             * (qemu-user) accepts the call and ignores it. */
+            if (pool.guard_mode == 1 || unreadable(at)) {
+                pool.guard_mode = 1;
+                return 0;
+            }
+        } else if (pool.guard_mode == 1 || errno != EINVAL) {
+            return -ENOMEM;
         }
-        if (pool.guard_mode == 1 || errno != EINVAL) return -ENOMEM;
-        pool.guard_mode = 2; /* a kernel without guard regions */
+        pool.guard_mode = 2; /* guards by mprotect from now on */
     }
     return mprotect((void *)at, len, PROT_NONE) == 0 ? 0 : -ENOMEM;
 }
