@@ -119,22 +119,26 @@ weft_future *weft_fiber_init(weft_fiber *f, weft_fiber_fn fn, void *arg,
 }
 
 /* A fiber future for a spawn; or an error, in which case arg has gone to
- * arg_drop. The stack is taken when the fiber starts: a spawned fiber
- * that has not run yet holds none, so spawning many costs no more stacks
- * than run at once. */
-static int prepare(weft_fiber *f, weft_runtime *rt, weft_fiber_fn fn, void *arg,
-                   const weft_fiber_options *opts) {
+ * arg_drop. The stack is taken when the fiber starts (with the size its
+ * runtime says then): a spawned fiber that has not run yet holds none, so
+ * spawning many costs no more stacks than run at once. A spawn into a
+ * runtime being destroyed fails in weft_spawn_raw, which drops the
+ * future: arg_drop again. */
+static int prepare(weft_fiber *f, weft_fiber_fn fn, void *arg, const weft_fiber_options *opts) {
     weft_fiber_init(f, fn, arg, opts);
-    int err = (!rt || !fn || (opts && opts->stack_size > WEFT_FIBER_STACK_MAX)) ? -EINVAL : 0;
-    if (!err && atomic_load_explicit(&rt->shutting_down, memory_order_acquire)) err = -ESHUTDOWN;
-    if (err) never_ran(f);
-    return err;
+    if (fn && !(opts && opts->stack_size > WEFT_FIBER_STACK_MAX)) return 0;
+    never_ran(f);
+    return -EINVAL;
 }
 
 weft_join_handle weft_fiber_spawn(weft_runtime *rt, weft_fiber_fn fn, void *arg,
                                   const weft_fiber_options *opts) {
     weft_fiber f;
-    int err = prepare(&f, rt, fn, arg, opts);
+    int err = prepare(&f, fn, arg, opts);
+    if (!err && !rt) {
+        never_ran(&f);
+        err = -EINVAL;
+    }
     if (err) return weft__join_handle_failed(err);
     /* A spawn that fails now drops the future, which calls arg_drop. */
     return weft_spawn_raw(rt, &f, sizeof f, offsetof(weft_fiber, output), sizeof f.output,
@@ -144,7 +148,11 @@ weft_join_handle weft_fiber_spawn(weft_runtime *rt, weft_fiber_fn fn, void *arg,
 int64_t weft_join_set_spawn_fiber(weft_join_set *js, weft_fiber_fn fn, void *arg,
                                   const weft_fiber_options *opts) {
     weft_fiber f;
-    int err = prepare(&f, js ? weft__join_set_runtime(js) : NULL, fn, arg, opts);
+    int err = prepare(&f, fn, arg, opts);
+    if (!err && !js) {
+        never_ran(&f);
+        err = -EINVAL;
+    }
     if (err) return err;
     return weft_join_set_spawn_raw(js, &f, sizeof f, offsetof(weft_fiber, output),
                                    sizeof f.output);

@@ -70,8 +70,6 @@ static void recycle(weft_join_set *js, slot_t *s) {
     js->free_slots = s;
 }
 
-weft_runtime *weft__join_set_runtime(weft_join_set *js) { return js->rt; }
-
 /* ---- the set's lifetime ------------------------------------------------------ */
 
 static void js_unref(weft_join_set *js) {

@@ -82,10 +82,6 @@ extern _Thread_local weft_task *weft__tls_task;
  * Does nothing outside a task or on a scheduler with one thread. */
 void weft__task_pin_running(void);
 
-/* The runtime of a JoinSet (src/task/join_set.c). */
-struct weft_join_set;
-struct weft_runtime *weft__join_set_runtime(struct weft_join_set *js);
-
 /* Cancels a task the caller owns (weft__transition_to_shutdown returned true):
  * drops the future, completes the task with -ECANCELED. */
 void weft__task_shutdown(weft_task *t);
