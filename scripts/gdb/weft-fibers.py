@@ -61,7 +61,7 @@ def _state(f):
     if not flags & 1 or int(run) == 0:
         return "not started"
     cancelled = " (cancelled)" if flags & 4 else ""
-    aw = run["awaiting"]
+    aw = f["ctl"]["awaiting"]
     if int(aw) == 0:
         return "running" + cancelled
     try:
@@ -81,9 +81,9 @@ class FiberBt(gdb.Command):
         f = _fiber(arg)
         run = f["ctl"]["run"]
         print("fiber %s, fn %s: %s" % (f.address, f["ctl"]["fn"], _state(f)))
-        if int(run) == 0 or int(run["awaiting"]) == 0:
+        if int(run) == 0 or int(f["ctl"]["awaiting"]) == 0:
             return  # nothing saved: not started, finished, or running on a thread
-        regs = _saved_registers(int(run["sp"]))
+        regs = _saved_registers(int(f["ctl"]["sp"]))
         gdb.execute("frame 0", to_string=True)
         old = {r: int(gdb.parse_and_eval("$" + r)) for r in regs}
         try:

@@ -20,8 +20,8 @@ int weft_await(weft_future *fut) {
     /* The first poll runs here, on the fiber's stack: a future that is
      * ready at once (data already there, a free lock) costs no switch. */
     if (weft_future_poll(fut, r->cx) == WEFT_READY) return 0;
-    r->awaiting = fut;
-    fiber_suspend(r);
+    f->ctl.awaiting = fut;
+    fiber_suspend(f, r);
     /* Resumed because `fut` is ready (the task's poll cleared awaiting),
      * or cancelled (the drop dropped it). */
     return (f->ctl.flags & FIBER_CANCELLED) ? -ECANCELED : 0;

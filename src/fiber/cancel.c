@@ -15,9 +15,9 @@
 void weft__fiber_cancel(weft_fiber *f) {
     weft_fiber_ctl *c = &f->ctl;
     weft__fiber_run *r = c->run;
-    if (r->awaiting) {
-        weft_future *child = r->awaiting;
-        r->awaiting = NULL;
+    if (c->awaiting) {
+        weft_future *child = c->awaiting;
+        c->awaiting = NULL;
         weft_future_drop(child);
     }
     c->flags |= FIBER_CANCELLED;

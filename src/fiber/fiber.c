@@ -37,8 +37,8 @@ static int start(weft_fiber *f, const weft_runtime *rt) {
     uintptr_t top = ((uintptr_t)s->hi - sizeof(weft__fiber_run)) & ~(uintptr_t)63;
     weft__fiber_run *r = (weft__fiber_run *)top;
     *r = (weft__fiber_run){.fiber = f, .stack = s};
-    r->sp = weft__ctx_make(s->lo, r, weft__fiber_entry, r);
-    r->tsan_fiber = tsan_fiber_create();
+    f->ctl.sp = weft__ctx_make(s->lo, r, weft__fiber_entry, r);
+    san_fiber_create(r);
     f->ctl.run = r;
     f->ctl.flags |= FIBER_STARTED;
     return 0;
@@ -54,7 +54,7 @@ static void never_ran(weft_fiber *f) {
 static void finished(weft_fiber *f) {
     weft__fiber_run *r = f->ctl.run;
     f->ctl.run = NULL;
-    tsan_fiber_destroy(r->tsan_fiber);
+    san_fiber_destroy(r);
     weft__stack *s = r->stack;
     san_stack_unpoison(s->lo, (size_t)((char *)s->hi - (char *)s->lo));
     weft__stack_release(s);
@@ -64,12 +64,14 @@ static weft_poll fiber_poll(weft_future *base, weft_context *cx) {
     weft_fiber *f = (weft_fiber *)base;
     weft__fiber_run *r = f->ctl.run;
     if (r) {
-        /* Suspended in weft_await: poll what it waits for, here. The
-         * fiber's saved context is likely out of the cache by now (a
-         * thousand fibers take turns): start loading it meanwhile. */
-        __builtin_prefetch(r->sp);
-        if (weft_future_poll(r->awaiting, cx) == WEFT_PENDING) return WEFT_PENDING;
-        r->awaiting = NULL;
+        /* Suspended in weft_await: poll what it waits for, here. With a
+         * thousand fibers taking turns, the fiber's stack is out of the
+         * cache by now: start loading its run state and saved context
+         * while the future (also on that stack) is polled. */
+        __builtin_prefetch(r);
+        __builtin_prefetch(f->ctl.sp);
+        if (weft_future_poll(f->ctl.awaiting, cx) == WEFT_PENDING) return WEFT_PENDING;
+        f->ctl.awaiting = NULL;
     } else {
         int err = start(f, cx->runtime);
         if (err) {

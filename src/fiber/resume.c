@@ -22,14 +22,13 @@ void weft__fiber_resume(weft_fiber *f) { fiber_resume(f); }
 void weft__fiber_entry(void *p) {
     weft__fiber_run *r = p;
     weft_fiber *f = r->fiber;
-    san_finish_switch(NULL, &r->asan_caller_bottom, &r->asan_caller_size);
+    san_entry(r);
     weft__restore_errno(0); /* as a new thread's */
     f->output.value = f->ctl.fn(f->ctl.arg);
     f->ctl.flags |= FIBER_DONE;
     /* Leave for good: ASan frees the fiber's fake stack (NULL), the
      * resumer releases the stack and the TSan fiber. */
-    san_start_switch(NULL, r->asan_caller_bottom, r->asan_caller_size);
-    tsan_fiber_switch(r->tsan_caller);
-    weft__ctx_switch(&r->sp, r->caller);
+    san_exit(r);
+    weft__ctx_switch(&f->ctl.sp, r->caller);
     abort(); /* a finished fiber is never resumed */
 }

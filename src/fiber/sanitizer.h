@@ -6,12 +6,15 @@
  * __sanitizer_finish_switch_fiber (on arrival, learning the stack we came
  * from). TSan models each fiber as its own thread of execution: created,
  * switched to, destroyed. In builds without the sanitizers every hook is
- * an empty inline function.
+ * an empty inline function and the run state has no fields for them.
  */
 #ifndef WEFT_FIBER_SANITIZER_H
 #define WEFT_FIBER_SANITIZER_H
 
 #include <stddef.h>
+
+#include "fiber/fiber.h"
+#include "fiber/stack.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WEFT_FIBER_ASAN 1
@@ -36,29 +39,86 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-/* ---- ASan ------------------------------------------------------------------ */
-
-/* About to leave the current stack for [bottom, bottom + size). `fake`
- * receives the current context's fake stack, to be handed back on return;
- * NULL when the current context is leaving for good (a finished fiber):
- * ASan then frees its fake stack. */
-static inline void san_start_switch(void **fake, const void *bottom, size_t size) {
-#ifdef WEFT_FIBER_ASAN
-    __sanitizer_start_switch_fiber(fake, bottom, size);
+/* A fiber starts (its TSan identity) and ends. */
+static inline void san_fiber_create(weft__fiber_run *r) {
+#ifdef WEFT_FIBER_TSAN
+    r->tsan_fiber = __tsan_create_fiber(0);
 #else
-    (void)fake, (void)bottom, (void)size;
+    (void)r;
 #endif
 }
 
-/* Arrived back on a stack. `fake` is what start_switch saved when this
- * context left (NULL on a fiber's first entry); the stack we came from is
- * stored in *from_bottom / *from_size (either may be NULL). */
-static inline void san_finish_switch(void *fake, const void **from_bottom, size_t *from_size) {
-#ifdef WEFT_FIBER_ASAN
-    __sanitizer_finish_switch_fiber(fake, from_bottom, from_size);
+static inline void san_fiber_destroy(weft__fiber_run *r) {
+#ifdef WEFT_FIBER_TSAN
+    if (r->tsan_fiber) __tsan_destroy_fiber(r->tsan_fiber);
 #else
-    (void)fake, (void)from_bottom, (void)from_size;
+    (void)r;
 #endif
+}
+
+/* The resumer is about to switch to the fiber: ASan learns the stack we
+ * go to and keeps the resumer's fake stack; TSan attributes what follows
+ * to the fiber (a switch synchronises: what one side did before it
+ * happens-before what the other does after it). */
+static inline void san_resume_leave(weft__fiber_run *r) {
+#ifdef WEFT_FIBER_TSAN
+    r->tsan_caller = __tsan_get_current_fiber();
+#endif
+#ifdef WEFT_FIBER_ASAN
+    __sanitizer_start_switch_fiber(&r->asan_caller_fake, r->stack->lo,
+                                   (size_t)((char *)r->stack->hi - (char *)r->stack->lo));
+#endif
+#ifdef WEFT_FIBER_TSAN
+    __tsan_switch_to_fiber(r->tsan_fiber, 0);
+#endif
+    (void)r;
+}
+
+/* Back on the resumer's stack. */
+static inline void san_resume_back(weft__fiber_run *r) {
+#ifdef WEFT_FIBER_ASAN
+    __sanitizer_finish_switch_fiber(r->asan_caller_fake, NULL, NULL);
+#endif
+    (void)r;
+}
+
+/* The fiber suspends: it goes back to the stack it came from. */
+static inline void san_suspend_leave(weft__fiber_run *r) {
+#ifdef WEFT_FIBER_ASAN
+    __sanitizer_start_switch_fiber(&r->asan_fiber_fake, r->asan_caller_bottom, r->asan_caller_size);
+#endif
+#ifdef WEFT_FIBER_TSAN
+    __tsan_switch_to_fiber(r->tsan_caller, 0);
+#endif
+    (void)r;
+}
+
+/* The fiber is resumed: it learns its resumer's stack (which may differ
+ * from the last one's: fibers nest). */
+static inline void san_suspend_back(weft__fiber_run *r) {
+#ifdef WEFT_FIBER_ASAN
+    __sanitizer_finish_switch_fiber(r->asan_fiber_fake, &r->asan_caller_bottom, &r->asan_caller_size);
+#endif
+    (void)r;
+}
+
+/* The first code on the fiber's stack. */
+static inline void san_entry(weft__fiber_run *r) {
+#ifdef WEFT_FIBER_ASAN
+    __sanitizer_finish_switch_fiber(NULL, &r->asan_caller_bottom, &r->asan_caller_size);
+#endif
+    (void)r;
+}
+
+/* The fiber leaves for good: ASan frees its fake stack (NULL). */
+static inline void san_exit(weft__fiber_run *r) {
+#ifdef WEFT_FIBER_ASAN
+    __sanitizer_start_switch_fiber(NULL, r->asan_caller_bottom, r->asan_caller_size);
+#endif
+#ifdef WEFT_FIBER_TSAN
+    __tsan_switch_to_fiber(r->tsan_caller, 0);
+#endif
+    (void)r;
 }
 
 /* A stack goes back to the pool: the frames that were live on it when its
@@ -69,43 +129,6 @@ static inline void san_stack_unpoison(void *lo, size_t size) {
     __asan_unpoison_memory_region(lo, size);
 #else
     (void)lo, (void)size;
-#endif
-}
-
-/* ---- TSan ------------------------------------------------------------------ */
-
-static inline void *tsan_fiber_create(void) {
-#ifdef WEFT_FIBER_TSAN
-    return __tsan_create_fiber(0);
-#else
-    return NULL;
-#endif
-}
-
-static inline void *tsan_fiber_current(void) {
-#ifdef WEFT_FIBER_TSAN
-    return __tsan_get_current_fiber();
-#else
-    return NULL;
-#endif
-}
-
-/* Called just before the stack switch: everything after it is attributed
- * to `fiber`. The switch synchronises (flags 0): what one side did before
- * the switch happens-before what the other does after it. */
-static inline void tsan_fiber_switch(void *fiber) {
-#ifdef WEFT_FIBER_TSAN
-    __tsan_switch_to_fiber(fiber, 0);
-#else
-    (void)fiber;
-#endif
-}
-
-static inline void tsan_fiber_destroy(void *fiber) {
-#ifdef WEFT_FIBER_TSAN
-    if (fiber) __tsan_destroy_fiber(fiber);
-#else
-    (void)fiber;
 #endif
 }
 

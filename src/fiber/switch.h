@@ -35,26 +35,22 @@ static inline __attribute__((always_inline)) void fiber_resume(weft_fiber *f) {
      * share one address. */
     r->outer = weft__fiber_tls;
     weft__fiber_tls = f;
-    r->tsan_caller = tsan_fiber_current();
-    san_start_switch(&r->asan_caller_fake, r->stack->lo,
-                     (size_t)((char *)r->stack->hi - (char *)r->stack->lo));
-    tsan_fiber_switch(r->tsan_fiber);
+    san_resume_leave(r);
     int saved_errno = errno;
-    weft__ctx_switch(&r->caller, r->sp);
-    san_finish_switch(r->asan_caller_fake, NULL, NULL);
+    weft__ctx_switch(&r->caller, f->ctl.sp);
+    san_resume_back(r);
     weft__restore_errno(saved_errno);
     weft__fiber_tls = r->outer;
 }
 
-static inline __attribute__((always_inline)) void fiber_suspend(weft__fiber_run *r) {
-    san_start_switch(&r->asan_fiber_fake, r->asan_caller_bottom, r->asan_caller_size);
-    tsan_fiber_switch(r->tsan_caller);
+static inline __attribute__((always_inline)) void fiber_suspend(weft_fiber *f, weft__fiber_run *r) {
+    san_suspend_leave(r);
     int saved_errno = errno;
-    weft__ctx_switch(&r->sp, r->caller);
+    weft__ctx_switch(&f->ctl.sp, r->caller);
     /* Resumed, possibly by another resumer (and, on a current_thread
      * runtime driven from several threads in turn, on another thread):
      * nothing computed before the switch from thread-locals is reused. */
-    san_finish_switch(r->asan_fiber_fake, &r->asan_caller_bottom, &r->asan_caller_size);
+    san_suspend_back(r);
     weft__restore_errno(saved_errno);
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct weft_future;
 struct weft__fiber_run;
 
 /** The control block of a fiber. Private. */
@@ -21,6 +22,11 @@ typedef struct weft_fiber_ctl {
     void (*out_drop)(void *);
     size_t stack_size;            /* requested; 0: the runtime's */
     struct weft__fiber_run *run;  /* at the top of its stack once started */
+    /* Read by every poll of a suspended fiber, so here, next to the task
+     * header, rather than on the fiber's stack: the future it waits on,
+     * and its saved context. */
+    struct weft_future *awaiting;
+    void *sp;
     uint32_t flags;
     uint32_t cancelled_awaits;    /* awaits since cancellation */
 } weft_fiber_ctl;
