@@ -61,9 +61,11 @@ weft_fiber *weft__fiber_running(void);
  * version for the hot paths). */
 void weft__fiber_resume(weft_fiber *f);
 
-/* Sets errno through a call that is never inlined: after a switch, so
- * that errno's address is computed afresh (see fiber/switch.h). */
-void weft__restore_errno(int value);
+/* The address of this thread's errno, kept by every thread that resumes
+ * fibers (set with the alternate signal stack, before its first resume).
+ * Read through the thread pointer at each use, so never another
+ * thread's; and no call into libc on a switch. */
+extern _Thread_local int *weft__errno_addr WEFT__TLS_IE;
 
 /* The first code on a fiber's stack: runs fn, then leaves for good. */
 void weft__fiber_entry(void *fiber);

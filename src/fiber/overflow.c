@@ -11,6 +11,7 @@
  * each thread that resumes a fiber gets an alternate signal stack the
  * first time it does (unless it already has one, which it keeps).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -128,6 +129,7 @@ _Thread_local bool weft__overflow_thread_ready WEFT__TLS_IE;
 
 void weft__overflow_thread_slow(void) {
     weft__overflow_install();
+    weft__errno_addr = &errno;
     weft__overflow_thread_ready = true;
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return; /* has one */

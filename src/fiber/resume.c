@@ -15,7 +15,7 @@ __attribute__((noinline)) weft_fiber *weft__fiber_running(void) {
     return f;
 }
 
-__attribute__((noinline)) void weft__restore_errno(int value) { errno = value; }
+_Thread_local int *weft__errno_addr WEFT__TLS_IE;
 
 void weft__fiber_resume(weft_fiber *f) { fiber_resume(f); }
 
@@ -23,7 +23,7 @@ void weft__fiber_entry(void *p) {
     weft__fiber_run *r = p;
     weft_fiber *f = r->fiber;
     san_entry(r);
-    weft__restore_errno(0); /* as a new thread's */
+    *weft__errno_addr = 0; /* as a new thread's */
     f->output.value = f->ctl.fn(f->ctl.arg);
     f->ctl.flags |= FIBER_DONE;
     /* Leave for good: ASan frees the fiber's fake stack (NULL), the

@@ -13,14 +13,13 @@
  * poll and suspend into weft_await leaves one such return on each side.
  *
  * errno is per thread and fibers share their thread: each side of a
- * switch keeps its own, as a thread would across a blocking call. The
- * store after a switch goes through a call that is never inlined, so that
- * errno's address is computed afresh (compilers keep it across calls).
+ * switch keeps its own, as a thread would across a blocking call. It is
+ * reached through weft__errno_addr, a thread-local read afresh after the
+ * switch (not through __errno_location(), whose result compilers keep
+ * across calls).
  */
 #ifndef WEFT_FIBER_SWITCH_H
 #define WEFT_FIBER_SWITCH_H
-
-#include <errno.h>
 
 #include "fiber/context.h"
 #include "fiber/fiber.h"
@@ -36,22 +35,22 @@ static inline __attribute__((always_inline)) void fiber_resume(weft_fiber *f) {
     r->outer = weft__fiber_tls;
     weft__fiber_tls = f;
     san_resume_leave(r);
-    int saved_errno = errno;
+    int saved_errno = *weft__errno_addr;
     weft__ctx_switch(&r->caller, f->ctl.sp);
     san_resume_back(r);
-    weft__restore_errno(saved_errno);
+    *weft__errno_addr = saved_errno;
     weft__fiber_tls = r->outer;
 }
 
 static inline __attribute__((always_inline)) void fiber_suspend(weft_fiber *f, weft__fiber_run *r) {
     san_suspend_leave(r);
-    int saved_errno = errno;
+    int saved_errno = *weft__errno_addr;
     weft__ctx_switch(&f->ctl.sp, r->caller);
     /* Resumed, possibly by another resumer (and, on a current_thread
      * runtime driven from several threads in turn, on another thread):
      * nothing computed before the switch from thread-locals is reused. */
     san_suspend_back(r);
-    weft__restore_errno(saved_errno);
+    *weft__errno_addr = saved_errno;
 }
 
 #endif
