@@ -2,10 +2,13 @@
  * timeout both ways, yield), combinators (select, join, a coroutine, a
  * nested fiber), tasks (join handles of futures and fibers, join_wait,
  * spawn_blocking, JoinSets of fibers), I/O (Unix stream pair, TCP accept
- * and connect, buffered lines), sync (mutex, semaphore, notify, rwlock,
+ * and connect to a name, buffered lines, UDP, an async_fd), sync (mutex,
+ * semaphore, notify, rwlock,
  * barrier, oneshot, mpsc, broadcast, watch); a fiber as weft_block_on's
  * root and awaited from a coroutine; spurious wake-ups; bad input.
  * weft-test: threaded  weft-test: io  weft-test: timeout=300 */
+#include <fcntl.h>
+
 #include "fiber_support.h"
 
 /* ---- time ------------------------------------------------------------------ */
@@ -295,7 +298,8 @@ static void *tcp_server(void *arg) {
 
 static void *tcp_client(void *arg) {
     char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)(uintptr_t)arg);
+    /* A name: resolved on the blocking pool, another future awaited. */
+    snprintf(addr, sizeof addr, "localhost:%u", (unsigned)(uintptr_t)arg);
     weft_tcp_stream s;
     FCHECK_EQ(weft_fiber_connect(&s, addr), 0);
     FCHECK_EQ(weft_fiber_write_all(&s.stream, "hello", 5, NULL), 0);
@@ -306,6 +310,86 @@ static void *tcp_client(void *arg) {
     weft_tcp_stream_close(&s);
     FCHECK_EQ(weft_fiber_connect(&s, "not an address"), -EINVAL);
     return NULL;
+}
+
+/* UDP: a datagram each way; an async_fd (a pipe) waited on for reading. */
+typedef struct dgram_arg {
+    weft_udp_socket a, b;
+    int pipe_r, pipe_w;
+} dgram_arg;
+
+static void *udp_and_fd_body(void *arg) {
+    dgram_arg *d = arg;
+    char buf[32];
+    weft_dgram_recv r;
+    weft_dgram_send s;
+    weft_sleep sl;
+    weft_join j;
+    weft_future *kids[2];
+    /* The receive waits until the send (after a sleep) delivers. */
+    FCHECK_EQ(weft_await(WEFT_JOIN(&j, kids, weft_udp_recv_init(&r, &d->b, buf, sizeof buf),
+                                   weft_sleep_init(&sl, 3))),
+              0);
+    FCHECK_EQ(r.result, 4);
+    FCHECK(memcmp(buf, "ping", 4) == 0);
+    FCHECK_EQ(weft_await(weft_udp_send_init(&s, &d->b, "pong", 4)), 0);
+    FCHECK_EQ(s.result, 4);
+
+    /* Readiness is a hint (a new registration starts ready): wait, try,
+     * clear what turned out stale, wait again. */
+    weft_async_fd afd;
+    FCHECK_EQ(weft_async_fd_open(&afd, weft_runtime_current(), d->pipe_r), 0);
+    for (;;) {
+        weft_async_fd_ready ready;
+        FCHECK_EQ(weft_await(weft_async_fd_ready_init(&ready, &afd, WEFT_INTEREST_READ)), 0);
+        FCHECK_EQ(ready.result, 0);
+        if (read(d->pipe_r, buf, sizeof buf) == 1) break;
+        FCHECK_EQ(errno, EAGAIN);
+        weft_async_fd_clear_ready(&afd, &ready.ready);
+    }
+    weft_async_fd_close(&afd); /* closes pipe_r */
+    return NULL;
+}
+
+static void *udp_peer(void *arg) {
+    dgram_arg *d = arg;
+    FCHECK_EQ(weft_fiber_sleep(2), 0);
+    weft_dgram_send s;
+    FCHECK_EQ(weft_await(weft_udp_send_init(&s, &d->a, "ping", 4)), 0);
+    char buf[8];
+    weft_dgram_recv r;
+    FCHECK_EQ(weft_await(weft_udp_recv_init(&r, &d->a, buf, sizeof buf)), 0);
+    FCHECK_EQ(r.result, 4);
+    FCHECK_EQ(weft_fiber_sleep(2), 0);
+    FCHECK_EQ(write(d->pipe_w, "x", 1), 1); /* the async_fd wait ends */
+    return NULL;
+}
+
+static void test_udp_and_async_fd(void **state) {
+    (void)state;
+    weft_runtime *rt = rt_new();
+    dgram_arg d;
+    assert_int_equal(weft_udp_bind(&d.a, rt, "127.0.0.1:0"), 0);
+    assert_int_equal(weft_udp_bind(&d.b, rt, "127.0.0.1:0"), 0);
+    weft_sockaddr aa, ba;
+    char text[64];
+    assert_int_equal(weft_udp_local_addr(&d.a, &aa), 0);
+    assert_int_equal(weft_udp_local_addr(&d.b, &ba), 0);
+    assert_int_equal(weft_udp_connect_addr(&d.a, &ba), 0);
+    assert_int_equal(weft_udp_connect_addr(&d.b, &aa), 0);
+    (void)text;
+    int p[2];
+    assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    d.pipe_r = p[0];
+    d.pipe_w = p[1];
+    weft_join_handle peer = weft_fiber_spawn(rt, udp_peer, &d, NULL);
+    run_fiber(rt, udp_and_fd_body, &d);
+    assert_int_equal(weft_block_on(rt, &peer.base), 0);
+    assert_int_equal(peer.result, 0);
+    close(d.pipe_w);
+    weft_udp_close(&d.a);
+    weft_udp_close(&d.b);
+    weft_runtime_destroy(rt);
 }
 
 static void test_io(void **state) {
@@ -583,6 +667,7 @@ int main(void) {
         cmocka_unit_test(test_fiber_in_coroutine_and_root),
         cmocka_unit_test(test_tasks),
         cmocka_unit_test(test_io),
+        cmocka_unit_test(test_udp_and_async_fd),
         cmocka_unit_test(test_sync),
         cmocka_unit_test(test_spurious_wakeups),
         cmocka_unit_test(test_outside_a_fiber),

@@ -1,5 +1,6 @@
 /* Cancelling fibers. An abort while the fiber is suspended on each kind of
- * leaf future (timer, I/O, accept, every lock and signal, every channel,
+ * leaf future (timer, stream I/O, accept, UDP, an async_fd, every lock
+ * and signal, every channel,
  * join handles, JoinSets, blocking calls, combinators, coroutines, nested
  * fibers, yields): the pending await returns -ECANCELED, so does every
  * later one, the fiber releases what it holds exactly once on its own
@@ -9,7 +10,9 @@
  * with thousands of suspended fibers unwinds each one. A fiber that
  * ignores its cancellation is reported.
  * weft-test: threaded  weft-test: io  weft-test: timeout=300 */
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "fiber_support.h"
 
@@ -36,6 +39,9 @@ struct case_env {
     gate_state gs;
     weft_unix_stream a, b;
     weft_tcp_listener l;
+    weft_udp_socket u;
+    int pipe[2];
+    weft_async_fd afd;
     weft_mutex m;
     weft_semaphore sem;
     weft_notify note;
@@ -421,6 +427,52 @@ static int await_interval(case_env *e) {
     return rc;
 }
 
+static void setup_udp(case_env *e) {
+    assert_int_equal(weft_udp_bind(&e->u, e->rt, "127.0.0.1:0"), 0);
+    assert_int_equal(pipe2(e->pipe, O_NONBLOCK | O_CLOEXEC), 0);
+    assert_int_equal(weft_async_fd_open(&e->afd, e->rt, e->pipe[0]), 0);
+}
+static int await_udp(case_env *e) {
+    char buf[16];
+    weft_dgram_recv r;
+    return weft_await(weft_udp_recv_init(&r, &e->u, buf, sizeof buf));
+}
+/* Readiness is a hint (a new registration starts ready): wait, try,
+ * clear what turned out stale, wait again. */
+static int read_byte(case_env *e) {
+    for (;;) {
+        weft_async_fd_ready r;
+        int rc = weft_await(weft_async_fd_ready_init(&r, &e->afd, WEFT_INTEREST_READ));
+        if (rc) return rc;
+        FCHECK_EQ(r.result, 0);
+        char c;
+        if (read(e->pipe[0], &c, 1) == 1) return 0;
+        weft_async_fd_clear_ready(&e->afd, &r.ready);
+    }
+}
+static int await_async_fd(case_env *e) { return read_byte(e); }
+static void *udp_recv_one(void *arg) {
+    case_env *e = arg;
+    char buf[16];
+    weft_dgram_recv r;
+    FCHECK_EQ(weft_await(weft_udp_recv_init(&r, &e->u, buf, sizeof buf)), 0);
+    FCHECK_EQ(r.result, 3);
+    FCHECK_EQ(read_byte(e), 0);
+    return NULL;
+}
+static void check_udp(case_env *e) {
+    /* Both still usable: a datagram to ourselves, a byte in the pipe. */
+    weft_sockaddr self;
+    assert_int_equal(weft_udp_local_addr(&e->u, &self), 0);
+    assert_int_equal(weft_udp_connect_addr(&e->u, &self), 0);
+    assert_int_equal(send(weft_udp_fd(&e->u), "abc", 3, 0), 3);
+    assert_int_equal(write(e->pipe[1], "x", 1), 1);
+    run_fiber(e->rt, udp_recv_one, e);
+    weft_udp_close(&e->u);
+    weft_async_fd_close(&e->afd);
+    close(e->pipe[1]);
+}
+
 static void setup_gate(case_env *e) { (void)e; }
 static void check_nothing(case_env *e) { (void)e; }
 
@@ -430,6 +482,8 @@ static const leaf_case cases[] = {
     {"read", setup_pair, await_read, check_pair_usable},
     {"write_all", setup_pair, await_write_all, check_write_all},
     {"accept", setup_listener, await_accept, check_listener_usable},
+    {"udp recv", setup_udp, await_udp, check_udp},
+    {"async_fd ready", setup_udp, await_async_fd, check_udp},
     {"mutex", setup_mutex, await_mutex, check_mutex},
     {"semaphore", setup_sem, await_sem, check_sem},
     {"notify", setup_notify, await_notify, check_notify},

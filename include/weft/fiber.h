@@ -218,8 +218,9 @@ WEFT_API int weft_fiber_read_exact(weft_stream *s, void *buf, size_t len, size_t
 /**
  * Reads a line through the buffered reader `b` (weft_read_line): stores at
  * most cap-1 bytes and a NUL in `out`; returns what weft_read_line's
- * `result` says (the line's length including the newline, 0 at end of
- * stream, or -errno).
+ * `result` says: the bytes stored (the newline included, the NUL not), 0
+ * at end of stream, or -errno. A line longer than cap-1 bytes (or than the
+ * reader's buffer) comes in pieces: only the last ends with '\n'.
  */
 WEFT_API ssize_t weft_fiber_read_line(weft_bufreader *b, char *out, size_t cap);
 
