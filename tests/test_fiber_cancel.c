@@ -7,7 +7,9 @@
  * thread, the leaf is dropped exactly once and leaves its object usable,
  * the output of the cancelled fiber is destroyed once. An abort before
  * the fiber starts: fn never runs, arg_drop once. Destroying a runtime
- * with thousands of suspended fibers unwinds each one. A fiber that
+ * with thousands of suspended fibers unwinds each one. Stress: aborts
+ * racing running fibers (50 rounds of 200) and destroys racing the workers
+ * (40 rounds of 300): every fiber ends exactly once, one way. A fiber that
  * ignores its cancellation is reported.
  * weft-test: threaded  weft-test: io  weft-test: timeout=300 */
 #include <fcntl.h>
@@ -697,6 +699,86 @@ static void test_runtime_destroy_unwinds(void **state) {
     weft_mutex_destroy(&c.m);
 }
 
+/* ---- aborts racing the fibers, destroys racing the workers --------------------------------- */
+
+/* Every fiber ends exactly once, one way: fn returned normally, fn
+ * unwound after a cancellation, or fn never ran and arg_drop had arg. */
+typedef struct race {
+    atomic_int finished, unwound, never_ran;
+} race;
+
+static void race_arg_drop(void *arg) { atomic_fetch_add(&((race *)arg)->never_ran, 1); }
+
+static void *racer(void *arg) {
+    race *r = arg;
+    for (int i = 0; i < 20; i++) {
+        int rc = (i % 3 == 0) ? weft_fiber_sleep(1) : weft_fiber_yield();
+        if (rc == -ECANCELED) {
+            FCHECK(weft_fiber_is_cancelled());
+            atomic_fetch_add(&r->unwound, 1);
+            return NULL;
+        }
+        FCHECK_EQ(rc, 0);
+    }
+    atomic_fetch_add(&r->finished, 1);
+    return NULL;
+}
+
+static void test_abort_races(void **state) {
+    (void)state;
+    int rounds = FIBER_TEST_SANITIZED ? 10 : 50, n = 200;
+    unsigned seed = 12345;
+    for (int round = 0; round < rounds; round++) {
+        weft_runtime *rt = rt_new();
+        race r;
+        memset(&r, 0, sizeof r);
+        weft_fiber_options o = {.arg_drop = race_arg_drop, .stack_size = 64 * 1024};
+        weft_join_handle hs[200];
+        for (int i = 0; i < n; i++) hs[i] = weft_fiber_spawn(rt, racer, &r, &o);
+        /* Abort them in a scrambled order while they run (on multi_thread,
+         * on the workers; on current_thread, between turns of block_on). */
+        int cancelled = 0, completed = 0;
+        for (int k = 0; k < n; k++) {
+            int i = (int)((k * 7919u + (unsigned)round) % (unsigned)n);
+            seed = seed * 1103515245u + 12345u;
+            if (seed % 4 == 0) {
+                weft_sleep s;
+                assert_int_equal(weft_block_on(rt, weft_sleep_init(&s, 1)), 0);
+            }
+            weft_join_handle_abort(&hs[i]);
+        }
+        for (int i = 0; i < n; i++) {
+            assert_int_equal(weft_block_on(rt, &hs[i].base), 0);
+            if (hs[i].result == -ECANCELED) cancelled++;
+            else if (hs[i].result == 0) completed++;
+            else fail_msg("result %d", hs[i].result);
+        }
+        weft_runtime_destroy(rt);
+        assert_int_equal(atomic_load(&r.finished) + atomic_load(&r.unwound) + atomic_load(&r.never_ran), n);
+        assert_int_equal(completed, atomic_load(&r.finished));
+        assert_int_equal(cancelled, atomic_load(&r.unwound) + atomic_load(&r.never_ran));
+    }
+}
+
+static void test_destroy_races(void **state) {
+    (void)state;
+    int rounds = FIBER_TEST_SANITIZED ? 10 : 40, n = 300;
+    for (int round = 0; round < rounds; round++) {
+        weft_runtime *rt = rt_new();
+        race r;
+        memset(&r, 0, sizeof r);
+        weft_fiber_options o = {.arg_drop = race_arg_drop, .stack_size = 64 * 1024};
+        for (int i = 0; i < n; i++) weft_join_handle_detach_value(weft_fiber_spawn(rt, racer, &r, &o));
+        /* Destroy at once, or after some have started, finished, or both. */
+        if (round % 3) {
+            weft_sleep s;
+            assert_int_equal(weft_block_on(rt, weft_sleep_init(&s, (uint64_t)(round % 5))), 0);
+        }
+        weft_runtime_destroy(rt);
+        assert_int_equal(atomic_load(&r.finished) + atomic_load(&r.unwound) + atomic_load(&r.never_ran), n);
+    }
+}
+
 /* ---- a fiber that ignores its cancellation ----------------------------------------------- */
 
 static void *stubborn(void *arg) {
@@ -733,6 +815,8 @@ int main(void) {
         cmocka_unit_test(test_abort_before_start),
         cmocka_unit_test(test_dropped_by_select),
         cmocka_unit_test(test_runtime_destroy_unwinds),
+        cmocka_unit_test(test_abort_races),
+        cmocka_unit_test(test_destroy_races),
         cmocka_unit_test(test_ignored_cancellation_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
