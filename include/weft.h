@@ -22,5 +22,6 @@
 #include "weft/sync.h"
 #include "weft/channel.h"
 #include "weft/join_set.h"
+#include "weft/fiber.h"
 
 #endif
