@@ -22,5 +22,7 @@
 #include "weft/sync.h"
 #include "weft/channel.h"
 #include "weft/join_set.h"
+#include "weft/signal.h"
+#include "weft/process.h"
 
 #endif
