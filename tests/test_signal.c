@@ -477,6 +477,35 @@ static void test_churn_while_signals_arrive(void **state) {
     assert_int_equal(fd_count(), fds);
 }
 
+/* ---- a root waker that outlives its runtime ------------------------------------ */
+
+/* weft's signal thread takes a waiting future's waker, then wakes it after
+ * releasing its lock; meanwhile the future may complete (another wake made
+ * it poll), weft_block_on return and the runtime be destroyed. The wake
+ * must then touch nothing freed: the root waker of weft_block_on keeps its
+ * runtime's memory while clones of it exist (here a clone is woken after
+ * the destroy, deterministically; ASan reports a use after free if not). */
+static weft_waker stashed;
+static weft_poll stash_poll(weft_future *f, weft_context *cx) {
+    (void)f;
+    stashed = weft_waker_clone(&cx->waker);
+    return WEFT_READY;
+}
+static const weft_future_vtable stash_vtable = {stash_poll, NULL, "stash"};
+
+static void test_root_waker_outlives_runtime(void **state) {
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        weft_runtime *rt = rt_new();
+        weft_future f;
+        weft_future_init(&f, &stash_vtable);
+        assert_int_equal(weft_block_on(rt, &f), 0);
+        weft_runtime_destroy(rt);
+        if (i == 0) weft_waker_wake(stashed);
+        else weft_waker_drop(stashed);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_signals),
@@ -487,6 +516,7 @@ int main(void) {
         cmocka_unit_test(test_two_runtimes),
         cmocka_unit_test(test_ctrl_c),
         cmocka_unit_test(test_churn_while_signals_arrive),
+        cmocka_unit_test(test_root_waker_outlives_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
