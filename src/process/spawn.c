@@ -170,8 +170,11 @@ static int watch_child(weft_runtime *rt, struct weft__child *core) {
         int fd = weft__pidfd_open(core->pid);
         if (fd == -ENOSYS) atomic_store_explicit(&no_pidfd, true, memory_order_relaxed);
         if (fd >= 0) {
-            /* "Maybe readable": the first wait tries waitid at once. */
-            if (weft__io_register(rt, fd, WEFT_IO_READABLE, &core->reg.reg) == 0) {
+            /* Not readable yet: a child just started has not exited, so
+             * the first wait parks without asking waitid, and the exit's
+             * event wakes it (epoll reports a pidfd already readable when
+             * it is added, should the child be that quick). */
+            if (weft__io_register(rt, fd, 0, &core->reg.reg) == 0) {
                 core->pidfd = fd;
                 return 0;
             }
