@@ -506,6 +506,49 @@ static void test_root_waker_outlives_runtime(void **state) {
     }
 }
 
+/* ---- signals delivered while runtimes come and go --------------------------------- */
+
+/* A task waits for SIGUSR2 while a thread sends it without pause; each
+ * round's runtime is destroyed as soon as its task has its delivery. weft's
+ * signal thread wakes tasks from outside their runtimes: a wake that queued
+ * a task which then completed, and whose runtime was then destroyed, must
+ * not touch that runtime afterwards (ThreadSanitizer and ASan check it). */
+static atomic_bool storm_on;
+static void *storm_main(void *arg) {
+    (void)arg;
+    while (atomic_load(&storm_on)) kill(getpid(), SIGUSR2);
+    return NULL;
+}
+
+static void test_deliveries_while_runtimes_are_destroyed(void **state) {
+    (void)state;
+    weft_signal keep; /* listening before the first send */
+    assert_int_equal(weft_signal_init(&keep, SIGUSR2), 0);
+    atomic_store(&storm_on, true);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, storm_main, NULL), 0);
+    for (int round = 0; round < 300; round++) {
+        weft_runtime *rt = rt_new();
+        weft_signal s;
+        assert_int_equal(weft_signal_init(&s, SIGUSR2), 0);
+        recv_once r;
+        recv_once_start(&r);
+        r.sig = &s;
+        r.out = 1;
+        assert_int_equal(run_as_task(rt, &r, sizeof r), 0);
+        weft_runtime_destroy(rt);
+        weft_signal_destroy(&s);
+    }
+    atomic_store(&storm_on, false);
+    pthread_join(th, NULL);
+    /* As in the churn test: one handled delivery after the last send. */
+    weft_runtime *rt = rt_new();
+    assert_int_equal(kill(getpid(), SIGUSR2), 0);
+    assert_int_equal(recv_now(rt, &keep), 0);
+    weft_signal_destroy(&keep);
+    weft_runtime_destroy(rt);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_signals),
@@ -517,6 +560,7 @@ int main(void) {
         cmocka_unit_test(test_ctrl_c),
         cmocka_unit_test(test_churn_while_signals_arrive),
         cmocka_unit_test(test_root_waker_outlives_runtime),
+        cmocka_unit_test(test_deliveries_while_runtimes_are_destroyed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

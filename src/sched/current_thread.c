@@ -47,6 +47,8 @@ static bool inject_drain(ct_runtime *ct) {
     return true;
 }
 
+static void unpark_driver(void *d) { weft__driver_unpark(d); }
+
 static void ct_schedule(weft_runtime *rt, weft_task *t, bool yield) {
     ct_runtime *ct = (ct_runtime *)rt;
     (void)yield; /* FIFO: a yielding task already goes to the back */
@@ -55,8 +57,8 @@ static void ct_schedule(weft_runtime *rt, weft_task *t, bool yield) {
         return;
     }
     counter_add_shared(&rt->stats.remote_schedules, 1);
-    if (inject_push(&ct->inject, t)) weft__driver_unpark(&ct->driver);
-    else weft__task_drop_notified(t);
+    /* Unparked under the queue's lock: the runtime may be going (inject.h). */
+    if (!inject_push_then(&ct->inject, t, unpark_driver, &ct->driver)) weft__task_drop_notified(t);
 }
 
 static weft_task *next_task(ct_runtime *ct) {
