@@ -7,9 +7,10 @@
 #   BENCH_ROUNDS=5        rounds per benchmark and side
 #   BENCH_ONLY=a,b*       only these benchmarks (names or fnmatch patterns)
 #   BENCH_ROUNDS_MT=...   rounds for one suite (BENCH_ROUNDS_<SUITE>)
-#   BENCH_SUITES=ct,mt,sync,fiber  suites to run: ct (current_thread), mt (multi_thread,
-#                         BENCH_MT workers, default nproc), sync (tokio::sync),
-#                         fiber (fibers against weft's futures); only the sections
+#   BENCH_SUITES=ct,mt,sync,fiber,process  suites to run: ct (current_thread), mt
+#                         (multi_thread, BENCH_MT workers, default nproc), sync,
+#                         fiber (fibers against weft's futures), process (child
+#                         processes); only the sections
 #                         of the suites that ran are rewritten in BENCH_OUT
 #   BENCH_SCALE=1         the mt rows also run with this many workers, for the
 #                         "1 -> N workers" table (0: not)

@@ -23,5 +23,7 @@
 #include "weft/channel.h"
 #include "weft/join_set.h"
 #include "weft/fiber.h"
+#include "weft/signal.h"
+#include "weft/process.h"
 
 #endif

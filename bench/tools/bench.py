@@ -32,8 +32,9 @@ Environment (read by run.sh and passed on as options):
     BENCH_ROUNDS   rounds (default 5)
     BENCH_ROUNDS_<SUITE>  rounds for one suite (BENCH_ROUNDS_MT=3, ...)
     BENCH_ONLY     comma-separated benchmark names or fnmatch patterns
-    BENCH_SUITES   comma-separated suites (default "ct,mt,sync,fiber"; "mt" is the
-                   multi_thread variants, with BENCH_MT workers, default nproc)
+    BENCH_SUITES   comma-separated suites (default "ct,mt,sync,fiber,process";
+                   "mt" is the multi_thread variants, with BENCH_MT workers,
+                   default nproc; "process" spawns /bin/true against tokio::process)
     BENCH_SCALE    with mt: also run every mt row with this many workers
                    (default 1) and write a "1 -> N workers" table; 0: don't
     BENCH_QUIET    before each run, wait (up to BENCH_QUIET_WAIT seconds,
@@ -153,6 +154,16 @@ MT_MEASURES = ("The same programs with `--mt W`: weft creates its runtime with "
                "and the spawned tasks run on the workers; remote_spawn's spawner threads are "
                "outside the runtime on both sides.")
 
+MEASURES["process_spawn"] = (
+    "2,000 times: spawn /bin/true and wait for its exit status, one child at a time "
+    "(process_spawn/16: from 16 tasks at once, 16 children in flight), each task reusing "
+    "one command (weft_command_spawn + weft_child_wait; tokio::process::Command::spawn + "
+    "Child::wait). The wall time is mostly the child's own exec, dynamic loading and "
+    "exit, the same program on both sides; the CPU time is the parent process's alone "
+    "(the children are other processes), i.e. what the runtime spends per child: the "
+    "spawn, learning of the exit (weft: a pidfd in the reactor; Tokio 1.24: SIGCHLD and "
+    "its signal driver) and the reap. The judged ratio is CPU.")
+
 BENCHES = [
     Bench("spawn_many", W("spawn_many"), {"tokio": TOKIO("spawn_many")},
           MEASURES["spawn_many"], goal=0.5),
@@ -178,6 +189,17 @@ BENCHES = [
           {"tokio": TOKIO("spawn_many_remote_idle")}, MEASURES["spawn_many_remote_idle"],
           extras=("spawn", "join")),
 ]
+
+# Child processes (suite "process"): spawn + wait of /bin/true against
+# tokio::process, on current_thread and (the /mt rows) multi_thread.
+for _k, _tag in ((1, ""), (16, "/16")):
+    _args = ["--threads", str(_k)] if _k > 1 else []
+    BENCHES.append(Bench("process_spawn" + _tag, W("process_spawn", *_args),
+                         {"tokio": TOKIO("process_spawn", *_args)}, MEASURES["process_spawn"],
+                         suite="process", headline="cpu"))
+    BENCHES.append(Bench("process_spawn" + _tag + "/mt", W("process_spawn", *_args) + ["--mt", "{mt}"],
+                         {"tokio": TOKIO("process_spawn", *_args) + ["--mt", "{mt}"]},
+                         MEASURES["process_spawn"], suite="process", headline="cpu"))
 
 # Sync primitives and channels (suite "sync"): bench/weft/sync_*.c against
 # bench/peers/tokio_sync (tokio::sync), both on current_thread.
@@ -564,7 +586,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "0")),
                     help="uncounted rounds run first")
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
-    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct,mt,sync,fiber"))
+    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct,mt,sync,fiber,process"))
     ap.add_argument("--mt", type=int, default=int(os.environ.get("BENCH_MT", "0") or 0))
     ap.add_argument("--scale", type=int, default=int(os.environ.get("BENCH_SCALE", "1") or 0),
                     help="also run the mt rows with this many workers (0: no scaling table)")
@@ -784,7 +806,8 @@ def merge_doc(old, blocks):
 
 SUITE_TITLES = {"ct": "current_thread", "mt": "multi_thread, {mt} workers",
                 "sync": "sync primitives and channels, current_thread",
-                "fiber": "fibers against weft's own coroutines and future tasks, current_thread"}
+                "fiber": "fibers against weft's own coroutines and future tasks, current_thread",
+                "process": "child processes"}
 
 
 def run_info(a, started, finished, nproc):
@@ -881,6 +904,9 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, 
     elif suite in ("ct", "sync"):
         L.append("| scheduler | current_thread on both sides (`weft_runtime_create(&rt, NULL)`; "
                  "`Builder::new_current_thread().enable_all()`) |")
+    elif suite == "process":
+        L.append("| scheduler | current_thread on both sides; the `/mt` rows multi_thread with %d workers "
+                 "on both sides |" % mt)
     elif suite == "mt":
         L.append("| scheduler | multi_thread with %d workers on both sides (`.flavor = WEFT_MULTI_THREAD, "
                  ".workers = %d`; `Builder::new_multi_thread().worker_threads(%d).enable_all()`); "

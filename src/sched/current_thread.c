@@ -47,6 +47,8 @@ static bool inject_drain(ct_runtime *ct) {
     return true;
 }
 
+static void unpark_driver(void *d) { weft__driver_unpark(d); }
+
 static void ct_schedule(weft_runtime *rt, weft_task *t, bool yield) {
     ct_runtime *ct = (ct_runtime *)rt;
     (void)yield; /* FIFO: a yielding task already goes to the back */
@@ -55,8 +57,8 @@ static void ct_schedule(weft_runtime *rt, weft_task *t, bool yield) {
         return;
     }
     counter_add_shared(&rt->stats.remote_schedules, 1);
-    if (inject_push(&ct->inject, t)) weft__driver_unpark(&ct->driver);
-    else weft__task_drop_notified(t);
+    /* Unparked under the queue's lock: the runtime may be going (inject.h). */
+    if (!inject_push_then(&ct->inject, t, unpark_driver, &ct->driver)) weft__task_drop_notified(t);
 }
 
 static weft_task *next_task(ct_runtime *ct) {
@@ -66,17 +68,28 @@ static weft_task *next_task(ct_runtime *ct) {
     return t;
 }
 
-/* The waker of the block_on future: a flag plus an unpark. */
+/* The waker of the block_on future: a flag plus an unpark. A clone holds a
+ * reference on the runtime, as a task's waker does: a future may keep one
+ * past weft_block_on (a wait list woken by another thread after it took
+ * the waker), and its wake must find the runtime's memory and wakeup
+ * channel still there, even after weft_runtime_destroy. The waker
+ * block_on lends to the poll itself is borrowed (no reference). */
 static weft_waker root_clone(void *p);
 static void root_wake_by_ref(void *p) {
     ct_runtime *ct = p;
     if (!atomic_exchange_explicit(&ct->root_woken, true, memory_order_acq_rel) && !on_core(ct))
         weft__driver_unpark(&ct->driver);
 }
-static void root_drop(void *p) { (void)p; }
-static void root_wake(void *p) { root_wake_by_ref(p); }
+static void root_drop(void *p) { weft__runtime_unref(&((ct_runtime *)p)->base); }
+static void root_wake(void *p) {
+    root_wake_by_ref(p);
+    root_drop(p);
+}
 static const weft_waker_vtable root_vtable = {root_clone, root_wake, root_wake_by_ref, root_drop};
-static weft_waker root_clone(void *p) { return (weft_waker){&root_vtable, p}; }
+static weft_waker root_clone(void *p) {
+    weft__runtime_ref(&((ct_runtime *)p)->base);
+    return (weft_waker){&root_vtable, p};
+}
 
 /* Looks at the driver and the timers. `idle`: nothing is runnable, so
  * sleep until the next deadline, an unpark or I/O. `maintenance`: tasks are

@@ -9,6 +9,16 @@
  * holder's few instructions. Closed at shutdown:
  * a push after that returns false and the caller drops the task's
  * reference.
+ *
+ * A push from outside the runtime hands the task's reference to the
+ * queue and must then wake the runtime; but once the task is queued,
+ * other threads may run it, complete it, free it and destroy the runtime.
+ * So such a push wakes the runtime before it releases the lock
+ * (inject_push_then): closing the queue takes the lock, and shutdown
+ * closes it before it frees anything, so no pusher touches a runtime
+ * after its close. The wake-up is an atomic exchange, plus a system call
+ * only when the runtime's thread sleeps (and then nobody else drains the
+ * queue).
  */
 #ifndef WEFT_SCHED_INJECT_H
 #define WEFT_SCHED_INJECT_H
@@ -57,6 +67,22 @@ static inline bool inject_push(weft_inject *in, weft_task *t) {
     task_queue_init(&one);
     task_queue_push(&one, t);
     return inject_push_batch(in, &one, 1);
+}
+
+/* Pushes `t` and, still holding the lock, calls then(arg) to wake the
+ * runtime (see the top of this file). False if the queue is closed (the
+ * task was not taken, `then` not called). */
+static inline bool inject_push_then(weft_inject *in, weft_task *t, void (*then)(void *),
+                                    void *arg) {
+    spin_lock(&in->lock);
+    bool open = !in->closed;
+    if (open) {
+        task_queue_push(&in->queue, t);
+        atomic_fetch_add_explicit(&in->len, 1, memory_order_release);
+        then(arg);
+    }
+    spin_unlock(&in->lock);
+    return open;
 }
 
 /* Pops up to `max` tasks into `out` (in order); returns how many. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -226,6 +227,31 @@ int __real_connect(int fd, const struct sockaddr *a, socklen_t l);
 int __wrap_connect(int fd, const struct sockaddr *a, socklen_t l) {
     FAIL_IF(FAULT_CONNECT, fd, 0, 0, -1);
     return __real_connect(fd, a, l);
+}
+
+int __real_pidfd_open(pid_t pid, unsigned int flags);
+int __wrap_pidfd_open(pid_t pid, unsigned int flags) {
+    FAIL_IF(FAULT_PIDFD_OPEN, -1, 0, 0, -1);
+    return __real_pidfd_open(pid, flags);
+}
+
+/* posix_spawn reports its error as the return value, not errno. */
+int __real_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                       const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
+int __wrap_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                       const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
+    int e = decide(FAULT_POSIX_SPAWN, -1, 0, 0);
+    if (e) return e;
+    return __real_posix_spawn(pid, path, fa, attr, argv, envp);
+}
+
+int __real_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
+int __wrap_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
+    int e = decide(FAULT_POSIX_SPAWN, -1, 0, 0);
+    if (e) return e;
+    return __real_posix_spawnp(pid, file, fa, attr, argv, envp);
 }
 
 /* pthread_create reports its error as the return value, not errno. */

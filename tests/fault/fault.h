@@ -46,6 +46,8 @@ typedef enum fault_fn {
     FAULT_SOCKET,
     FAULT_SOCKETPAIR,
     FAULT_CONNECT,
+    FAULT_PIDFD_OPEN,
+    FAULT_POSIX_SPAWN, /* posix_spawn and posix_spawnp (the error is the return value) */
     FAULT_PTHREAD_CREATE,
     FAULT_MALLOC,
     FAULT_CALLOC,

@@ -41,6 +41,8 @@ static void notify_if_work_pending(mt_runtime *rt) {
 
 /* ---- scheduling ------------------------------------------------------------ */
 
+static void notify_parked(void *rt) { weft__mt_notify_parked(rt); }
+
 void weft__mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
     mt_runtime *rt = (mt_runtime *)base;
     mt_worker *w = weft__tls_worker;
@@ -72,11 +74,9 @@ void weft__mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
         return;
     }
     counter_add_shared(&base->stats.remote_schedules, 1);
-    if (!inject_push(&rt->inject, t)) {
-        weft__task_drop_notified(t);
-        return;
-    }
-    weft__mt_notify_parked(rt);
+    /* A worker notified under the queue's lock: the runtime may be going
+     * (inject.h). */
+    if (!inject_push_then(&rt->inject, t, notify_parked, rt)) weft__task_drop_notified(t);
 }
 
 /* ---- timers and the driver ------------------------------------------------- */

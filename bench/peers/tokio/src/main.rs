@@ -35,11 +35,12 @@ const REMOTE_SPAWN_N: usize = 1_000_000;
 const REMOTE_SPAWN_THREADS: usize = 1;
 const REMOTE_IDLE_N: usize = 10_000; // per iteration, as in tokio/benches
 const REMOTE_IDLE_ITERS: usize = 100;
+const PROCESS_SPAWN_N: usize = 2_000;
 
 fn usage() -> ! {
     eprintln!(
         "usage: tokio_bench <spawn_many|yield_many|ping_pong|chained_spawn|timers|idle_tasks|\
-         remote_spawn|spawn_many_remote_idle> [--mt N] [--n N] [--threads K] [--iters I]"
+         remote_spawn|spawn_many_remote_idle|process_spawn> [--mt N] [--n N] [--threads K] [--iters I]"
     );
     std::process::exit(2);
 }
@@ -98,6 +99,10 @@ fn main() {
         "remote_spawn" => {
             remote_spawn(&rt, n.unwrap_or(REMOTE_SPAWN_N), args.threads.unwrap_or(REMOTE_SPAWN_THREADS))
         }
+        "process_spawn" => rt.block_on(process_spawn(
+            n.unwrap_or(PROCESS_SPAWN_N),
+            args.threads.unwrap_or(1),
+        )),
         "spawn_many_remote_idle" => {
             spawn_many_remote_idle(&rt, n.unwrap_or(REMOTE_IDLE_N), args.iters.unwrap_or(REMOTE_IDLE_ITERS))
         }
@@ -435,5 +440,38 @@ fn spawn_many_remote_idle(rt: &tokio::runtime::Runtime, n: usize, iters: usize) 
             ("spawn", format!("{:.6}", t_spawn)),
             ("join", format!("{:.6}", t_join)),
         ],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// process_spawn: spawn /bin/true and wait for its exit, N times, from K
+// tasks at once (--threads K, default 1), each task reusing one Command.
+// C twin: bench/weft/process_spawn.c.
+// ---------------------------------------------------------------------------
+async fn process_spawn(n: usize, k: usize) {
+    let sw = Stopwatch::start();
+    let per = n / k;
+    let mut handles = Vec::with_capacity(k);
+    for _ in 0..k {
+        handles.push(tokio::spawn(async move {
+            let mut cmd = tokio::process::Command::new("/bin/true");
+            for _ in 0..per {
+                let status = cmd.spawn().expect("spawn").wait().await.expect("wait");
+                assert!(status.success());
+            }
+            1u32
+        }));
+    }
+    let mut sum = 0u64;
+    for h in handles {
+        sum += h.await.unwrap() as u64;
+    }
+    let (wall, cpu) = sw.read();
+    assert_eq!(sum, k as u64);
+    report(
+        "process_spawn",
+        wall,
+        cpu,
+        &[("n", (per * k).to_string()), ("in_flight", k.to_string())],
     );
 }
