@@ -22,5 +22,7 @@
 #include "weft/sync.h"
 #include "weft/channel.h"
 #include "weft/join_set.h"
+#include "weft/cancel.h"
+#include "weft/tracker.h"
 
 #endif
