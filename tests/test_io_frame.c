@@ -519,7 +519,7 @@ static void test_writer_round_trip(void **state) {
     assert_int_equal(weft_lines_codec_init(&crlf, 5000, WEFT_LINES_CRLF), 0);
     assert_int_equal(weft_length_codec_init(&len2, 2, WEFT_LITTLE_ENDIAN, 5000), 0);
     const weft_codec *codecs[] = {&lines.codec, &crlf.codec, &len2.codec, &ns.codec};
-    static unsigned char payload[5000];
+    static unsigned char payload[5100]; /* frames of up to 4999 bytes from offsets up to 7 */
     for (size_t i = 0; i < sizeof payload; i++) payload[i] = (unsigned char)('a' + i % 26);
     for (int ci = 0; ci < 4; ci++) {
         for (int pend = 0; pend < 2; pend++) {
@@ -599,6 +599,7 @@ static void test_writer_errors_lose_nothing(void **state) {
     /* A write meanwhile fails the same way and accepts nothing... */
     weft_framed_writer_destroy(&w);
     /* ...or, on a writer that recovers, the rest goes out in order. */
+    free(out.out);
     script_init(&out, NULL, 0, NULL, 0);
     assert_int_equal(weft_framed_writer_init(&w, &out.stream, &lc.codec, 0), 0);
     for (int i = 0; i < 4; i++) drive(weft_framed_write_init(&f, &w, lines[i], strlen(lines[i])));
