@@ -4,14 +4,21 @@
  * throughput and the round-trip latency percentiles.
  *
  *   echo_client [--host H] [--port P] [--conns N] [--msgs M] [--size S]
- *               [--backend epoll|poll]
+ *               [--backend epoll|poll] [--grace MS]
  *
  * Each connection keeps one message in flight: write S bytes, read S bytes,
  * compare, record the round trip. Bytes carry a pattern derived from the
  * connection and the offset, so a byte from the wrong place is caught.
  * H may be a host name (looked up once, before connecting).
- * Exit status: 0 if every byte of every message came back, 1 otherwise
- * (2 for usage and unknown hosts).
+ *
+ * SIGINT or SIGTERM stops it gracefully: each connection finishes the
+ * round trip it is in (at most --grace milliseconds, default 5000; a
+ * second signal stops at once), starts no other, and the figures for what
+ * was done are printed.
+ *
+ * Exit status: 0 if every byte of every message came back (of every
+ * message sent, when stopped by a signal), 1 otherwise (2 for usage and
+ * unknown hosts).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shutdown_signal.h"
 #include "weft.h"
 
 static uint64_t now_ns(void) {
@@ -42,6 +50,7 @@ static inline unsigned char pattern(uint32_t id, uint64_t i) {
 
 typedef struct shared {
     weft_sockaddr target;
+    weft_cancel_token stop; /* cancelled on SIGINT/SIGTERM: no new round trip */
     uint32_t msgs;
     size_t size;
     uint32_t *lat_us; /* conns * msgs round trips, microseconds */
@@ -85,6 +94,7 @@ WEFT_ASYNC(client, client_cleanup) {
         /* Not fatal: latency figures then include Nagle's delays. */
     }
     for (self->m = 0; self->m < self->sh->msgs; self->m++) {
+        if (weft_cancel_token_is_cancelled(&self->sh->stop)) break; /* stopping: finish here */
         for (size_t i = 0; i < self->sh->size; i++) self->out[i] = pattern(self->id, self->off + i);
         self->t0 = now_ns();
         WEFT_AWAIT(weft_write_all_init(&self->op.w, &self->s.stream, self->out, self->sh->size));
@@ -119,9 +129,18 @@ typedef struct run_all {
     WEFT_CORO_FIELDS;
     shared *sh;
     uint32_t conns;
-    weft_join_handle *h;
+    weft_task_tracker *tracker;
+    weft_async_fd *sfd;
+    uint64_t grace_ms;
     client tmpl;
     uint32_t i;
+    weft_task_tracker_wait done;
+    weft_timeout grace;
+    shutdown_signal sig;
+    weft_select sel;
+    weft_future *kids[2];
+    bool interrupted;
+    size_t cut_off; /* connections stopped in the middle of a round trip */
 } run_all;
 
 WEFT_ASYNC(run_all, NULL) {
@@ -131,12 +150,27 @@ WEFT_ASYNC(run_all, NULL) {
         client_start(&self->tmpl);
         self->tmpl.sh = self->sh;
         self->tmpl.id = self->i;
-        self->h[self->i] = WEFT_SPAWN(cx->runtime, &self->tmpl, id, NULL);
+        weft_join_handle h = WEFT_TRACKER_SPAWN(self->tracker, cx->runtime, &self->tmpl, id, NULL);
+        if (h.result) self->sh->failed++; /* never ran: the spawn failed */
+        weft_join_handle_detach(&h);
     }
-    for (self->i = 0; self->i < self->conns; self->i++) {
-        WEFT_AWAIT(&self->h[self->i].base);
-        if (self->h[self->i].result) self->sh->failed++; /* never ran: spawn failed */
-    }
+    weft_task_tracker_close(self->tracker);
+    WEFT_AWAIT(WEFT_SELECT(&self->sel, self->kids, WEFT_SELECT_DROP_LOSERS,
+                           weft_task_tracker_wait_init(&self->done, self->tracker),
+                           shutdown_signal_init(&self->sig, self->sfd)));
+    if (self->sel.winner == 0) WEFT_RETURN();
+    /* A signal: every connection finishes its round trip, within the grace
+     * period or until a second signal. */
+    self->interrupted = true;
+    fprintf(stderr, "echo_client: %s, finishing the round trips in flight\n",
+            self->sig.result ? weft_strerror(self->sig.result) : strsignal(self->sig.signo));
+    weft_cancel_token_cancel(&self->sh->stop);
+    WEFT_AWAIT(WEFT_SELECT(&self->sel, self->kids, WEFT_SELECT_DROP_LOSERS,
+                           weft_timeout_init(&self->grace,
+                                             weft_task_tracker_wait_init(&self->done, self->tracker),
+                                             self->grace_ms),
+                           shutdown_signal_init(&self->sig, self->sfd)));
+    self->cut_off = weft_task_tracker_len(self->tracker);
     WEFT_END();
 }
 
@@ -157,7 +191,7 @@ static unsigned long number(const char *v, unsigned long max) {
 
 static void usage(void) {
     fprintf(stderr, "usage: echo_client [--host H] [--port P] [--conns N] [--msgs M] [--size S] "
-                    "[--backend epoll|poll]\n");
+                    "[--backend epoll|poll] [--grace MS]\n");
     exit(2);
 }
 
@@ -165,6 +199,7 @@ int main(int argc, char **argv) {
     const char *host = "127.0.0.1";
     unsigned port = 0, conns = 100, msgs = 1000;
     size_t size = 64;
+    uint64_t grace_ms = 5000;
     weft_io_backend backend = WEFT_IO_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -175,6 +210,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--conns")) conns = (unsigned)number(v, 1000000);
         else if (!strcmp(a, "--msgs")) msgs = (unsigned)number(v, 100000000);
         else if (!strcmp(a, "--size")) size = number(v, 1ul << 30);
+        else if (!strcmp(a, "--grace")) grace_ms = number(v, 86400000);
         else if (!strcmp(a, "--backend")) {
             if (!strcmp(v, "epoll")) backend = WEFT_IO_EPOLL;
             else if (!strcmp(v, "poll")) backend = WEFT_IO_POLL;
@@ -190,12 +226,32 @@ int main(int argc, char **argv) {
         fprintf(stderr, "echo_client: host name too long\n");
         return 2;
     }
+    /* Signals become readable events (blocked before any thread exists). */
+    int sfd = shutdown_signals_block();
+    if (sfd < 0) {
+        fprintf(stderr, "echo_client: signals: %s\n", strerror(-sfd));
+        return 1;
+    }
+    weft_task_tracker *tracker = NULL;
+    int err = weft_cancel_token_init(&sh.stop);
+    if (!err) err = weft_task_tracker_create(&tracker);
     weft_runtime_options opts = {0};
     opts.io_backend = backend;
-    weft_runtime *rt;
-    int err = weft_runtime_create(&rt, &opts);
+    weft_runtime *rt = NULL;
+    if (!err) err = weft_runtime_create(&rt, &opts);
+    weft_async_fd sig = {0};
+    bool adopted = false;
+    if (!err) {
+        err = weft_async_fd_adopt(&sig, rt, sfd);
+        adopted = !err;
+    }
     if (err) {
-        fprintf(stderr, "echo_client: runtime: %s\n", weft_strerror(err));
+        fprintf(stderr, "echo_client: %s\n", weft_strerror(err));
+        if (!adopted) close(sfd);
+        weft_async_fd_close(&sig);
+        weft_runtime_destroy(rt);
+        weft_task_tracker_destroy(tracker);
+        weft_cancel_token_destroy(&sh.stop);
         return 1;
     }
     /* One lookup for every connection (a name runs on the blocking pool). */
@@ -204,30 +260,41 @@ int main(int argc, char **argv) {
     err = weft_block_on(rt, &res.base);
     if (err || res.result < 1) {
         fprintf(stderr, "echo_client: %s: %s\n", addr, weft_strerror(err ? err : res.result));
+        weft_async_fd_close(&sig);
         weft_runtime_destroy(rt);
+        weft_task_tracker_destroy(tracker);
+        weft_cancel_token_destroy(&sh.stop);
         return 2;
     }
     sh.msgs = msgs;
     sh.size = size;
     sh.lat_us = calloc((size_t)conns * msgs, sizeof *sh.lat_us);
     run_all *root = calloc(1, sizeof *root);
-    weft_join_handle *h = calloc(conns, sizeof *h);
-    if (!sh.lat_us || !root || !h) {
+    if (!sh.lat_us || !root) {
         fprintf(stderr, "echo_client: out of memory\n");
         free(sh.lat_us);
         free(root);
-        free(h);
+        weft_async_fd_close(&sig);
         weft_runtime_destroy(rt);
+        weft_task_tracker_destroy(tracker);
+        weft_cancel_token_destroy(&sh.stop);
         return 1;
     }
     run_all_start(root);
     root->sh = &sh;
     root->conns = conns;
-    root->h = h;
+    root->tracker = tracker;
+    root->sfd = &sig;
+    root->grace_ms = grace_ms;
     uint64_t t0 = now_ns();
     err = weft_block_on(rt, &root->base);
     double secs = (double)(now_ns() - t0) / 1e9;
-    weft_runtime_destroy(rt);
+    weft_async_fd_close(&sig);
+    weft_runtime_destroy(rt); /* drops connections cut off after the grace period */
+    weft_task_tracker_destroy(tracker);
+    weft_cancel_token_destroy(&sh.stop);
+    bool interrupted = root->interrupted;
+    size_t cut_off = root->cut_off;
 
     uint64_t done = sh.bytes / size;
     size_t n = 0;
@@ -242,8 +309,10 @@ int main(int argc, char **argv) {
     printf("latency us: p50 %u  p90 %u  p99 %u  p99.9 %u  max %u\n", PCT(0.50), PCT(0.90),
            PCT(0.99), PCT(0.999), n ? sh.lat_us[n - 1] : 0);
     printf("errors: %u failed connections, %u mismatched messages\n", sh.failed, sh.mismatched);
+    if (interrupted)
+        printf("stopped by a signal: %zu connections cut off in a round trip\n", cut_off);
     free(sh.lat_us);
     free(root);
-    free(h);
-    return (err || sh.failed || done != (uint64_t)conns * msgs) ? 1 : 0;
+    bool complete = interrupted || done == (uint64_t)conns * msgs;
+    return (err || sh.failed || cut_off || !complete) ? 1 : 0;
 }

@@ -2,13 +2,13 @@
  * echo_server: a TCP echo server on weft.
  *
  *   echo_server [--port P] [--backend epoll|poll] [--host ADDR] [--buf BYTES]
- *               [--nodelay 0|1] [--workers N]
+ *               [--nodelay 0|1] [--workers N] [--grace MS]
  *
  * Listens on ADDR:P (default 127.0.0.1, port 0 = any free port; ADDR may
  * be a host name), prints "listening on PORT" on stdout, and serves until
- * SIGINT or SIGTERM, then closes everything and exits with status 0. Any
- * failure to set up (arguments, memory, signals, the runtime, the
- * listener) is reported on stderr with exit status 1 (2 for usage).
+ * SIGINT or SIGTERM. Any failure to set up (arguments, memory, signals,
+ * the runtime, the listener) is reported on stderr with exit status 1 (2
+ * for usage).
  *
  * One task per connection: read what is there, write it all back, repeat.
  * Each read tries the system call first and waits only on EAGAIN; a read
@@ -17,18 +17,24 @@
  * (--nodelay 0 turns it off). The runtime is current_thread; --workers N
  * (N >= 1) runs a multi_thread runtime with N workers instead.
  *
- * SIGINT/SIGTERM are blocked and read from a signalfd registered with the
- * reactor, so shutting down is just another event.
+ * Stopping gracefully (SIGINT or SIGTERM): the server stops accepting,
+ * cancels a token that every connection watches — a connection finishes
+ * the echo it is writing, reads no new request, shuts its write side down
+ * (the client reads EOF), drops what the client still sends until the
+ * client closes too (at most 2 s: closing with unread bytes would reset
+ * the connection and could destroy answers in flight) and closes — and
+ * waits, through a task tracker,
+ * for every connection to finish, at most --grace milliseconds (default
+ * 5000). Connections still open then are closed. A second signal during
+ * the grace period closes them at once. Exit status 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
+#include "shutdown_signal.h"
 #include "weft.h"
 
 static size_t g_buf = 16384;
@@ -39,13 +45,21 @@ static bool g_nodelay = true;
 typedef struct conn {
     WEFT_CORO_FIELDS;
     weft_tcp_stream s;
+    const weft_cancel_token *stop; /* the server's: cancelled when it stops */
+    weft_read rd;
     union {
-        weft_read rd;
+        weft_until_cancelled next; /* the next request, unless the server stops first */
         weft_write_all wa;
+        weft_flush sh;
+        weft_timeout linger;
     } op;
     size_t n;
+    uint64_t linger_end;
     unsigned char *buf;
 } conn;
+
+/* How long a closing connection keeps reading what the client still sends. */
+#define LINGER_MS 2000
 
 static void conn_cleanup(conn *self) {
     weft_tcp_stream_close(&self->s);
@@ -57,11 +71,30 @@ WEFT_ASYNC(conn, conn_cleanup) {
     self->buf = malloc(g_buf);
     if (!self->buf) WEFT_RETURN();
     for (;;) {
-        WEFT_AWAIT(weft_read_init(&self->op.rd, &self->s.stream, self->buf, g_buf));
-        if (self->op.rd.result <= 0) break; /* EOF or error: this connection only */
-        self->n = (size_t)self->op.rd.result;
+        WEFT_AWAIT(weft_until_cancelled_init(&self->op.next, self->stop,
+                                             weft_read_init(&self->rd, &self->s.stream, self->buf, g_buf)));
+        if (self->op.next.result) break;  /* the server is stopping: no new request */
+        if (self->rd.result <= 0) break;  /* EOF or error: this connection only */
+        self->n = (size_t)self->rd.result;
+        /* A request read is answered, stopping or not. */
         WEFT_AWAIT(weft_write_all_init(&self->op.wa, &self->s.stream, self->buf, self->n));
-        if (self->op.wa.result < 0) break;
+        if (self->op.wa.result < 0) WEFT_RETURN();
+    }
+    /* Done: the client reads EOF after the last answer. */
+    WEFT_AWAIT(weft_shutdown_init(&self->op.sh, &self->s.stream));
+    if (self->op.sh.result < 0) WEFT_RETURN();
+    /* A lingering close: closing a socket with unread bytes resets the
+     * connection, and a reset can destroy answers the client has not read
+     * yet. So read (and drop) whatever it still sends until it closes too,
+     * for at most LINGER_MS. */
+    self->linger_end = weft_clock_ms() + LINGER_MS;
+    for (;;) {
+        uint64_t now = weft_clock_ms();
+        if (now >= self->linger_end) break;
+        WEFT_AWAIT(weft_timeout_init(&self->op.linger,
+                                     weft_read_init(&self->rd, &self->s.stream, self->buf, g_buf),
+                                     self->linger_end - now));
+        if (self->op.linger.result || self->rd.result <= 0) break;
     }
     WEFT_END();
 }
@@ -71,6 +104,8 @@ WEFT_ASYNC(conn, conn_cleanup) {
 typedef struct acceptor {
     WEFT_CORO_FIELDS;
     weft_tcp_listener *l;
+    const weft_cancel_token *stop;
+    weft_task_tracker *tracker; /* every connection is spawned through it */
     weft_tcp_accept acc;
     conn c;
     int result; /* why it stopped */
@@ -101,57 +136,64 @@ WEFT_ASYNC(acceptor, NULL) {
         memset(&self->c, 0, sizeof self->c);
         conn_start(&self->c);
         self->c.s = self->acc.stream;
-        WEFT_SPAWN_DETACHED(cx->runtime, &self->c);
+        self->c.stop = self->stop;
+        WEFT_TRACKER_SPAWN_DETACHED(self->tracker, cx->runtime, &self->c);
     }
     WEFT_END();
 }
 
-/* ---- waiting for SIGINT/SIGTERM ------------------------------------------------- */
-
-typedef struct signal_wait {
-    WEFT_CORO_FIELDS;
-    weft_async_fd *sfd;
-    weft_async_fd_ready r;
-    int signo;
-    int result; /* a failure to wait or read */
-} signal_wait;
-
-WEFT_ASYNC(signal_wait, NULL) {
-    WEFT_BEGIN();
-    for (;;) {
-        WEFT_AWAIT(weft_async_fd_ready_init(&self->r, self->sfd, WEFT_INTEREST_READ));
-        if (self->r.result < 0) {
-            self->result = self->r.result;
-            WEFT_RETURN();
-        }
-        struct signalfd_siginfo si;
-        ssize_t n = read(weft_async_fd_fd(self->sfd), &si, sizeof si);
-        if (n == (ssize_t)sizeof si) {
-            self->signo = (int)si.ssi_signo;
-            WEFT_RETURN();
-        }
-        if (n < 0 && errno == EAGAIN) {
-            weft_async_fd_clear_ready(self->sfd, &self->r.ready);
-        } else if (n < 0 && errno != EINTR) {
-            self->result = -errno;
-            WEFT_RETURN();
-        }
-    }
-    WEFT_END();
-}
+/* ---- serving, then stopping ------------------------------------------------------ */
 
 typedef struct server {
     WEFT_CORO_FIELDS;
+    weft_tcp_listener *l;
+    weft_async_fd *sfd;
+    weft_cancel_token *stop;
+    weft_task_tracker *tracker;
+    uint64_t grace_ms;
     acceptor acc;
-    signal_wait sig;
+    shutdown_signal sig;
     weft_select sel;
     weft_future *kids[2];
+    weft_task_tracker_wait drained;
+    weft_timeout grace;
+    int signo;      /* the signal that stopped it */
+    int result;     /* a failure: accepting, or waiting for signals */
+    size_t dropped; /* connections closed unfinished */
 } server;
 
 WEFT_ASYNC(server, NULL) {
     WEFT_BEGIN();
+    acceptor_start(&self->acc);
+    self->acc.l = self->l;
+    self->acc.stop = self->stop;
+    self->acc.tracker = self->tracker;
     WEFT_AWAIT(WEFT_SELECT(&self->sel, self->kids, WEFT_SELECT_DROP_LOSERS, &self->acc.base,
-                           &self->sig.base));
+                           shutdown_signal_init(&self->sig, self->sfd)));
+    if (self->sel.winner == 0) {
+        self->result = self->acc.result; /* reported by the acceptor */
+    } else if (self->sig.result) {
+        self->result = self->sig.result;
+        fprintf(stderr, "echo_server: waiting for signals: %s\n", weft_strerror(self->result));
+    } else {
+        self->signo = self->sig.signo;
+        fprintf(stderr, "echo_server: %s, shutting down (%zu connections open)\n",
+                strsignal(self->signo), weft_task_tracker_len(self->tracker));
+    }
+    /* Stop accepting, tell every connection to finish, and wait for them
+     * (the grace period, or until a second signal). */
+    weft_tcp_listener_close(self->l);
+    weft_cancel_token_cancel(self->stop);
+    weft_task_tracker_close(self->tracker);
+    WEFT_AWAIT(WEFT_SELECT(&self->sel, self->kids, WEFT_SELECT_DROP_LOSERS,
+                           weft_timeout_init(&self->grace,
+                                             weft_task_tracker_wait_init(&self->drained, self->tracker),
+                                             self->grace_ms),
+                           shutdown_signal_init(&self->sig, self->sfd)));
+    self->dropped = weft_task_tracker_len(self->tracker);
+    if (self->dropped)
+        fprintf(stderr, "echo_server: %s; closing %zu connections\n",
+                self->sel.winner == 1 ? "second signal" : "grace period over", self->dropped);
     WEFT_END();
 }
 
@@ -161,14 +203,18 @@ typedef struct setup {
     weft_runtime *rt;
     weft_tcp_listener l;
     weft_async_fd sig;
+    weft_cancel_token stop;
+    weft_task_tracker *tracker;
     server *srv;
 } setup;
 
 static int teardown(setup *st, int status) {
     weft_tcp_listener_close(&st->l); /* empty handles: nothing happens */
     weft_async_fd_close(&st->sig);
-    if (st->rt) weft_runtime_destroy(st->rt); /* drops every connection task */
+    if (st->rt) weft_runtime_destroy(st->rt); /* drops every connection task still there */
     if (st->sfd >= 0) close(st->sfd);         /* still ours unless adopted */
+    weft_task_tracker_destroy(st->tracker);
+    weft_cancel_token_destroy(&st->stop);
     free(st->srv);
     return status;
 }
@@ -185,13 +231,14 @@ static unsigned long number(const char *v, unsigned long max) {
 
 static void usage(void) {
     fprintf(stderr, "usage: echo_server [--port P] [--backend epoll|poll] [--host ADDR] "
-                    "[--buf BYTES] [--nodelay 0|1] [--workers N]\n");
+                    "[--buf BYTES] [--nodelay 0|1] [--workers N] [--grace MS]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     const char *host = "127.0.0.1";
     unsigned port = 0, workers = 0;
+    uint64_t grace_ms = 5000;
     weft_io_backend backend = WEFT_IO_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -202,6 +249,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--buf")) g_buf = number(v, 1ul << 30);
         else if (!strcmp(a, "--nodelay")) g_nodelay = number(v, 1) != 0;
         else if (!strcmp(a, "--workers")) workers = (unsigned)number(v, 1024);
+        else if (!strcmp(a, "--grace")) grace_ms = number(v, 86400000);
         else if (!strcmp(a, "--backend")) {
             if (!strcmp(v, "epoll")) backend = WEFT_IO_EPOLL;
             else if (!strcmp(v, "poll")) backend = WEFT_IO_POLL;
@@ -212,19 +260,16 @@ int main(int argc, char **argv) {
 
     setup st = {.sfd = -1};
     /* Signals become readable events (blocked before any thread exists). */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    int err = pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (err) {
-        fprintf(stderr, "echo_server: pthread_sigmask: %s\n", strerror(err));
+    st.sfd = shutdown_signals_block();
+    if (st.sfd < 0) {
+        fprintf(stderr, "echo_server: signals: %s\n", strerror(-st.sfd));
         return 1;
     }
-    st.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (st.sfd < 0) {
-        perror("echo_server: signalfd");
-        return 1;
+    int err = weft_cancel_token_init(&st.stop);
+    if (!err) err = weft_task_tracker_create(&st.tracker);
+    if (err) {
+        fprintf(stderr, "echo_server: %s\n", weft_strerror(err));
+        return teardown(&st, 1);
     }
 
     weft_runtime_options opts = {0};
@@ -264,10 +309,11 @@ int main(int argc, char **argv) {
     }
     server *srv = st.srv;
     server_start(srv);
-    acceptor_start(&srv->acc);
-    srv->acc.l = &st.l;
-    signal_wait_start(&srv->sig);
-    srv->sig.sfd = &st.sig;
+    srv->l = &st.l;
+    srv->sfd = &st.sig;
+    srv->stop = &st.stop;
+    srv->tracker = st.tracker;
+    srv->grace_ms = grace_ms;
     if (printf("listening on %u\n", weft_tcp_listener_port(&st.l)) < 0 || fflush(stdout) != 0) {
         fprintf(stderr, "echo_server: cannot write to stdout\n");
         return teardown(&st, 1);
@@ -275,11 +321,6 @@ int main(int argc, char **argv) {
 
     err = weft_block_on(st.rt, &srv->base);
     if (err) fprintf(stderr, "echo_server: %s\n", weft_strerror(err));
-    else if (srv->sig.signo) fprintf(stderr, "echo_server: %s, shutting down\n", strsignal(srv->sig.signo));
-    else if (srv->acc.result) err = srv->acc.result; /* the acceptor gave up (reported above) */
-    else if (srv->sig.result) {
-        err = srv->sig.result;
-        fprintf(stderr, "echo_server: waiting for signals: %s\n", weft_strerror(err));
-    }
+    else err = srv->result; /* the acceptor gave up, or signals could not be read (reported) */
     return teardown(&st, err ? 1 : 0);
 }

@@ -18,6 +18,7 @@
 #include "weft/runtime.h"
 #include "weft/time.h"
 #include "weft/io.h"
+#include "weft/frame.h"
 #include "weft/net.h"
 #include "weft/sync.h"
 #include "weft/channel.h"
@@ -25,5 +26,7 @@
 #include "weft/fiber.h"
 #include "weft/signal.h"
 #include "weft/process.h"
+#include "weft/cancel.h"
+#include "weft/tracker.h"
 
 #endif

@@ -43,7 +43,9 @@ enum weft_error {
     WEFT_EEMPTY,
     /** The blocking pool could not start a thread, and none is running. */
     WEFT_ENOTHREAD,
-    WEFT_ERROR_LAST = WEFT_ENOTHREAD,
+    /** A stream ended in the middle of a frame (framed readers, weft/frame.h). */
+    WEFT_ETRUNCATED,
+    WEFT_ERROR_LAST = WEFT_ETRUNCATED,
 };
 
 /**

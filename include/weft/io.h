@@ -54,8 +54,10 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "detail/copy.h"
 #include "detail/io.h"
 #include "future.h"
+#include "time.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -316,6 +318,156 @@ typedef struct weft_copy {
  */
 WEFT_API weft_future *weft_copy_init(weft_copy *f, weft_stream *r, weft_stream *w, void *buf,
                                      size_t cap);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/* Copying both ways                                                         */
+/* ------------------------------------------------------------------------ */
+
+/** @defgroup copy_bidirectional Copying both ways (proxies)
+ * @{ */
+
+/** A direction of weft_copy_bidirectional, as its activity hook is told. */
+typedef enum weft_copy_direction {
+    WEFT_COPY_A_TO_B = 0, /**< bytes read from `a`, written to `b` */
+    WEFT_COPY_B_TO_A = 1, /**< bytes read from `b`, written to `a` */
+} weft_copy_direction;
+
+/** Options of weft_copy_bidirectional. Zero-initialised (or a NULL pointer) means defaults. */
+typedef struct weft_copy_bidirectional_options {
+    /** Bytes of buffer for each direction (both are allocated together at
+     *  the first poll); 0: 8 KiB. */
+    size_t buf_size;
+    /**
+     * 0: no limit. Otherwise the copy ends with -ETIMEDOUT once no byte has
+     * been read or written, either way, for this many milliseconds: a proxy
+     * drops a connection nobody uses without a watchdog task. The timer is
+     * moved only when it fires (one timer per idle period, not one per
+     * read).
+     */
+    uint64_t idle_timeout_ms;
+    /**
+     * Called after bytes were written, with the direction and their count
+     * (metering, a last-seen time in a connection table). NULL: none. It runs
+     * inside the copy's poll, on the polling thread: it must not block and
+     * must not touch the copy or its streams.
+     */
+    void (*on_activity)(void *arg, weft_copy_direction dir, size_t bytes);
+    /** The first argument of on_activity. */
+    void *activity_arg;
+} weft_copy_bidirectional_options;
+
+/**
+ * Copies `a` to `b` and `b` to `a` at once, until both directions have
+ * ended (Tokio's copy_bidirectional). When one side says end of stream,
+ * the copy writes out what it still holds for the other side, flushes and
+ * shuts that side's write direction down (weft_shutdown_init: the peer
+ * reads EOF), and goes on copying the other direction until it ends too:
+ * half-closes travel through, both ways.
+ *
+ * Output `result`: 0 when both directions ended; the first error of either
+ * side otherwise (-ECONNRESET, -EPIPE, ...: the copy stops there, with
+ * both directions), -ETIMEDOUT after the idle timeout, -ENOMEM (no
+ * buffer), -EINVAL (a NULL stream). `a_to_b` and `b_to_a` count the bytes
+ * written to `b` and to `a`; they are valid at any time, also after an
+ * error or a drop.
+ *
+ * Buffered writers are flushed whenever their source has nothing to read,
+ * so nothing waits in a buffer while the copy does. Not cancel-safe for
+ * the bytes in flight: dropping it loses what was read and not yet
+ * written (at most buf_size per direction); the counts say how far each
+ * direction got. The streams are the caller's: close them after. One
+ * allocation (both buffers), made at the first poll and freed when it
+ * completes or is dropped. Poll it on a runtime thread (the idle timer
+ * needs one); `a` and `b` must each be read and written by this copy
+ * alone while it runs.
+ */
+typedef struct weft_copy_bidirectional {
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *a; /**< @private */
+    weft_stream *b; /**< @private */
+    weft_copy_half ab; /**< @private */
+    weft_copy_half ba; /**< @private */
+    size_t cap; /**< @private */
+    weft_copy_bidirectional_options opts; /**< @private */
+    uint64_t last_ms; /**< @private the last activity (weft_clock_ms) */
+    weft_sleep idle; /**< @private */
+    bool timer_armed; /**< @private */
+    uint64_t a_to_b; /**< output: bytes written to `b` */
+    uint64_t b_to_a; /**< output: bytes written to `a` */
+    int result; /**< output: 0 or -errno */
+} weft_copy_bidirectional;
+
+/**
+ * Initialises a copy between `a` and `b` with `opts` (copied; may be NULL).
+ * Does no work. Returns `&f->base`. Any thread.
+ */
+WEFT_API weft_future *weft_copy_bidirectional_init(weft_copy_bidirectional *f, weft_stream *a,
+                                                   weft_stream *b,
+                                                   const weft_copy_bidirectional_options *opts);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/* Sending a file                                                            */
+/* ------------------------------------------------------------------------ */
+
+/** @defgroup sendfile Sending a file to a stream (zero copy)
+ * @{ */
+
+/** weft_sendfile's `count` for "up to the end of the file". */
+#define WEFT_SENDFILE_TO_END UINT64_MAX
+
+/**
+ * Sends `count` bytes of the descriptor `fd`, from `offset`, to the stream
+ * `s`. When `s` is a TCP or Unix stream (or the write half of one) the
+ * kernel moves the bytes itself (sendfile(2): no copy through user
+ * memory); otherwise — any other stream (a buffered writer, a future TLS
+ * stream), or a descriptor sendfile refuses — it reads the range with
+ * pread(2) into a 64 KiB buffer and writes it to the stream. `fd` is read
+ * at explicit offsets: its file position does not move, and any number of
+ * sends may share one descriptor.
+ *
+ * Output `result`: 0 when `count` bytes were sent (or the end of the file
+ * was reached, with WEFT_SENDFILE_TO_END); -ENODATA if the file ended
+ * first; -EPIPE, -ECONNRESET, ... from the stream; -ESPIPE if `fd` cannot
+ * be read at an offset (a pipe, a socket); -EBADF, -EINVAL (a NULL
+ * stream, a negative offset), -ENOMEM (no buffer for the fallback). `done`
+ * counts the bytes the stream accepted — also after an error or a drop —
+ * and `zero_copy` says whether the kernel path carried them.
+ *
+ * Cancel-safe in the sense of write_all: dropping it stops after `done`
+ * bytes, which the stream has; nothing else was taken. To go on, send
+ * again from offset + done. The file's pages are read on the polling
+ * thread (by the kernel, or by pread): data that is not in the page cache
+ * holds that thread while the disk reads it, as any file read does.
+ * Runtime thread; the stream is written by this future alone while it
+ * runs.
+ */
+typedef struct weft_sendfile {
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_stream *s; /**< @private */
+    int fd; /**< @private */
+    int64_t offset; /**< @private */
+    uint64_t count; /**< @private */
+    unsigned char *buf; /**< @private the fallback's buffer */
+    size_t pos; /**< @private */
+    size_t end; /**< @private */
+    bool fallback; /**< @private */
+    bool started; /**< @private */
+    bool zero_copy; /**< output: the kernel path carried every byte sent (false once the fallback carried one) */
+    uint64_t done; /**< output: bytes the stream accepted */
+    int result; /**< output: 0 or -errno */
+} weft_sendfile;
+
+/**
+ * Initialises a send of `count` bytes (or WEFT_SENDFILE_TO_END) of `fd`
+ * from `offset` to `s`. `fd` stays the caller's, open for as long as the
+ * future runs. Does no work. Returns `&f->base`. Any thread.
+ */
+WEFT_API weft_future *weft_sendfile_init(weft_sendfile *f, weft_stream *s, int fd, int64_t offset,
+                                         uint64_t count);
 
 /** @} */
 

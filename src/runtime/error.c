@@ -13,6 +13,7 @@ static const char *const weft_messages[] = {
     [WEFT_ERESOLVER_FAIL - WEFT_ERROR_FIRST] = "Name resolution failed",
     [WEFT_EEMPTY - WEFT_ERROR_FIRST] = "Nothing to wait for",
     [WEFT_ENOTHREAD - WEFT_ERROR_FIRST] = "No thread could be started for blocking work",
+    [WEFT_ETRUNCATED - WEFT_ERROR_FIRST] = "The stream ended in the middle of a frame",
 };
 
 const char *weft_strerror(int err) {

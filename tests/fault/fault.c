@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -299,4 +300,16 @@ void *__real_aligned_alloc(size_t align, size_t n);
 void *__wrap_aligned_alloc(size_t align, size_t n) {
     ALLOC_FAIL_IF(FAULT_ALIGNED_ALLOC, n);
     return __real_aligned_alloc(align, n);
+}
+
+ssize_t __real_sendfile(int out_fd, int in_fd, off_t *off, size_t n);
+ssize_t __wrap_sendfile(int out_fd, int in_fd, off_t *off, size_t n) {
+    FAIL_IF(FAULT_SENDFILE, in_fd, 0, 0, -1);
+    return __real_sendfile(out_fd, in_fd, off, n);
+}
+
+ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off) {
+    FAIL_IF(FAULT_PREAD, fd, 0, 0, -1);
+    return __real_pread(fd, buf, n, off);
 }

@@ -54,6 +54,8 @@ typedef enum fault_fn {
     FAULT_REALLOC,
     FAULT_ALIGNED_ALLOC,
     FAULT_ANY_ALLOC, /* every allocator call above, counted together */
+    FAULT_SENDFILE,
+    FAULT_PREAD,
     FAULT_FN_COUNT
 } fault_fn;
 
@@ -64,7 +66,7 @@ typedef struct fault_rule {
     unsigned skip;    /* selected calls let through before the failures */
     unsigned count;   /* selected calls that fail (0: all of them) */
     int fd;           /* FAULT_FD(n): only calls on descriptor n (epoll_ctl: the
-                         target descriptor); 0: any descriptor */
+                         target descriptor; sendfile: the input one); 0: any */
     int op;           /* epoll_ctl only: this operation (EPOLL_CTL_ADD, ...); 0: any */
     size_t min_size;  /* allocators only: requests of at least this many bytes */
     bool this_thread; /* only calls from the thread that arms the rule */
