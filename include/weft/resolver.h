@@ -55,11 +55,12 @@ typedef struct weft_lookup weft_lookup;
  *  a name. Valid until the lookup is completed. Any thread. */
 WEFT_API const char *weft_lookup_host(const weft_lookup *l);
 /** The service: a service name ("http"), or the decimal port ("443") when
- *  the port is a number (then weft_lookup_port says it too). Any thread. */
+ *  the port is a number (weft_lookup_port then says which). Any thread. */
 WEFT_API const char *weft_lookup_service(const weft_lookup *l);
-/** The port when it was given as a number, else 0 (a service name the
- *  resolver must look up, for weft_lookup_socktype). Any thread. */
-WEFT_API uint16_t weft_lookup_port(const weft_lookup *l);
+/** The port when it was given as a number (0-65535), or -1 when it is a
+ *  service name, which the resolver looks up for weft_lookup_socktype.
+ *  Any thread. */
+WEFT_API int weft_lookup_port(const weft_lookup *l);
 /** The address family wanted: AF_UNSPEC (both), AF_INET or AF_INET6. Any thread. */
 WEFT_API int weft_lookup_family(const weft_lookup *l);
 /** The socket type the addresses are for: SOCK_STREAM or SOCK_DGRAM. Any thread. */

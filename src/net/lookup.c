@@ -33,7 +33,7 @@ static void lookup_unref(weft_lookup *l) {
 
 const char *weft_lookup_host(const weft_lookup *l) { return l->host; }
 const char *weft_lookup_service(const weft_lookup *l) { return l->service; }
-uint16_t weft_lookup_port(const weft_lookup *l) { return l->port; }
+int weft_lookup_port(const weft_lookup *l) { return l->port; }
 int weft_lookup_family(const weft_lookup *l) { return l->family; }
 int weft_lookup_socktype(const weft_lookup *l) { return l->socktype; }
 weft_runtime *weft_lookup_runtime(const weft_lookup *l) { return l->rt; }
@@ -53,7 +53,7 @@ bool weft_lookup_add(weft_lookup *l, const struct sockaddr *sa, socklen_t len) {
     }
     if (l->family != AF_UNSPEC && sa->sa_family != l->family) return false;
     a.len = len;
-    if (l->port) weft_sockaddr_set_port(&a, l->port);
+    if (l->port >= 0) weft_sockaddr_set_port(&a, (uint16_t)l->port);
     for (size_t i = 0; i < l->n; i++)
         if (weft_sockaddr_equal(&l->addrs[i], &a)) return false;
     l->addrs[l->n++] = a;
@@ -100,7 +100,7 @@ int weft__resolve_start(weft_runtime *rt, const weft__hostport *hp, int socktype
     weft__link_clear(&l->link);
     l->family = AF_UNSPEC;
     l->socktype = socktype;
-    l->port = hp->service[0] ? 0 : hp->port;
+    l->port = hp->service[0] ? -1 : hp->port;
     l->numeric_host = hp->numeric_host;
     memcpy(l->host, hp->host, sizeof l->host);
     if (hp->service[0])

@@ -62,7 +62,7 @@ struct weft_lookup {
     void *data;                      /* the resolver's */
     weft_link link;                  /* the getaddrinfo queue */
     int family, socktype;
-    uint16_t port;
+    int port; /* -1: `service` is a name */
     bool numeric_host; /* host is an IP address: only the service is a name */
     char host[256];
     char service[33];

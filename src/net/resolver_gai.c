@@ -56,8 +56,8 @@ static void *runner(void *arg) {
         weft_lookup *l = weft__container_of(n, weft_lookup, link);
         weft__hostport hp = {0};
         memcpy(hp.host, l->host, sizeof hp.host);
-        if (l->port) {
-            hp.port = l->port;
+        if (l->port >= 0) {
+            hp.port = (uint16_t)l->port;
         } else {
             memcpy(hp.service, l->service, sizeof hp.service);
         }
