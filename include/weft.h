@@ -20,6 +20,7 @@
 #include "weft/io.h"
 #include "weft/frame.h"
 #include "weft/net.h"
+#include "weft/resolver.h"
 #include "weft/sync.h"
 #include "weft/channel.h"
 #include "weft/join_set.h"

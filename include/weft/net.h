@@ -144,7 +144,7 @@ typedef struct weft_resolve {
     char text[300]; /**< @private */
     weft_sockaddr *out; /**< @private */
     size_t cap; /**< @private */
-    struct weft__resolve_req *req; /**< @private */
+    struct weft_lookup *req; /**< @private */
     int result; /**< output */
 } weft_resolve;
 
@@ -273,7 +273,7 @@ typedef struct weft_tcp_connect {
     weft_sockaddr *addrs; /**< @private resolved list (inside req) or &target */
     size_t naddrs; /**< @private */
     size_t next;   /**< @private */
-    struct weft__resolve_req *req; /**< @private */
+    struct weft_lookup *req; /**< @private */
     weft_io_handle pending; /**< @private socket being connected */
     weft_io_waiter wait;    /**< @private */
     int own_fd;             /**< @private socket from weft_tcp_socket, or -1 */

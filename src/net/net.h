@@ -48,8 +48,7 @@ extern _Atomic uint64_t weft__offload_count;
 
 /* ---- name resolution ----------------------------------------------------- */
 
-/* Most addresses one lookup keeps. */
-#define WEFT__RESOLVE_MAX 16
+#include "net/resolver.h"
 
 /*
  * Resolves `hp` right here, blocking the calling thread in getaddrinfo
@@ -67,17 +66,20 @@ int weft__gai_error(int rc, int sys_errno);
 int weft__resolve_text(const char *text, int family, int socktype, bool passive,
                        weft_sockaddr *out, size_t cap);
 
-typedef struct weft__resolve_req weft__resolve_req;
-
-/* Starts resolving `hp` (for `socktype`) on the blocking pool. 0 or -errno. */
+/*
+ * Starts looking up `hp` (a name, or a service name: not fully numeric)
+ * for `socktype` with the runtime's resolver. Returns 0 with *out set (a
+ * resolver that refused the lookup made it complete with its error), or
+ * -EINVAL (no runtime) / -ENOMEM with *out NULL.
+ */
 int weft__resolve_start(weft_runtime *rt, const weft__hostport *hp, int socktype,
-                        weft__resolve_req **out);
-/* Polls the request: READY when done, with *result = count (>= 1) or a
- * negative error, and *addrs pointing at the results (owned by the request). */
-weft_poll weft__resolve_poll(weft__resolve_req *q, weft_context *cx, int *result,
-                             weft_sockaddr **addrs);
-/* Releases the caller's reference (abandons the lookup if still running). */
-void weft__resolve_release(weft__resolve_req *q);
+                        weft_lookup **out);
+/* Polls the lookup: READY when done, with *result = count (>= 1) or a
+ * negative error, and *addrs pointing at the results (owned by the lookup). */
+weft_poll weft__resolve_poll(weft_lookup *l, weft_context *cx, int *result, weft_sockaddr **addrs);
+/* Lets go of the future's reference; a lookup not yet answered is
+ * cancelled (its answer will be discarded). NULL: nothing. */
+void weft__resolve_release(weft_lookup *l);
 
 /* ---- sockets ------------------------------------------------------------- */
 

@@ -1,16 +1,12 @@
 /*
  * Name resolution. The synchronous form (bind, UDP connect) calls
  * getaddrinfo on the calling thread; the futures (weft_resolve, connect)
- * run the same lookup via weft__offload on the runtime's blocking pool and
- * complete through their waker. Numeric addresses never reach getaddrinfo.
- *
- * An offloaded request is shared by the caller and the pool thread (two
- * references): the caller may drop its future while the lookup runs;
- * whoever lets go last frees it.
+ * hand the lookup to the runtime's resolver (lookup.c: the getaddrinfo
+ * resolver of resolver_gai.c unless another was installed) and complete
+ * through their waker. Numeric addresses never reach a resolver.
  */
 #include <errno.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,90 +92,6 @@ int weft__resolve_text(const char *text, int family, int socktype, bool passive,
     int err = weft__hostport_parse(&hp, text);
     if (err) return err;
     return weft__resolve_sync(&hp, family, socktype, passive, out, cap);
-}
-
-/* ---- the offloaded request ------------------------------------------------- */
-
-struct weft__resolve_req {
-    pthread_mutex_t lock;
-    _Atomic int refs;
-    bool done;
-    int result;
-    int socktype;
-    weft_waker waker;
-    weft__hostport hp;
-    weft_sockaddr addrs[WEFT__RESOLVE_MAX];
-};
-
-static void req_unref(weft__resolve_req *q) {
-    if (atomic_fetch_sub_explicit(&q->refs, 1, memory_order_acq_rel) != 1) return;
-    weft_waker_drop(q->waker);
-    pthread_mutex_destroy(&q->lock);
-    free(q);
-}
-
-/* Publishes the outcome, wakes the waiting future, lets go of our half. */
-static void resolve_finish(weft__resolve_req *q, int result) {
-    pthread_mutex_lock(&q->lock);
-    q->result = result;
-    q->done = true;
-    weft_waker w = weft_waker_take(&q->waker);
-    pthread_mutex_unlock(&q->lock);
-    weft_waker_wake(w);
-    req_unref(q);
-}
-
-/* The runtime shut down before the lookup started. */
-static void resolve_cancel(void *p) { resolve_finish(p, -ECANCELED); }
-
-static void *resolve_main(void *p) {
-    weft__resolve_req *q = p;
-    resolve_finish(q, weft__resolve_sync(&q->hp, AF_UNSPEC, q->socktype, false, q->addrs,
-                                         WEFT__RESOLVE_MAX));
-    return NULL;
-}
-
-int weft__resolve_start(weft_runtime *rt, const weft__hostport *hp, int socktype,
-                        weft__resolve_req **out) {
-    *out = NULL;
-    weft__resolve_req *q = calloc(1, sizeof *q);
-    if (!q) return -ENOMEM;
-    pthread_mutex_init(&q->lock, NULL);
-    atomic_init(&q->refs, 2);
-    q->hp = *hp;
-    q->socktype = socktype;
-    q->waker = WEFT_WAKER_NONE;
-    /* On failure resolve_cancel has already run and dropped its half. */
-    int err = weft__offload(rt, resolve_main, resolve_cancel, q);
-    if (err) {
-        req_unref(q);
-        return err;
-    }
-    *out = q;
-    return 0;
-}
-
-weft_poll weft__resolve_poll(weft__resolve_req *q, weft_context *cx, int *result,
-                             weft_sockaddr **addrs) {
-    weft_waker old = WEFT_WAKER_NONE;
-    pthread_mutex_lock(&q->lock);
-    bool done = q->done;
-    if (!done) old = weft_waker_replace(&q->waker, &cx->waker);
-    pthread_mutex_unlock(&q->lock);
-    weft_waker_drop(old);
-    if (!done) return WEFT_PENDING;
-    *result = q->result;
-    *addrs = q->addrs;
-    return WEFT_READY;
-}
-
-void weft__resolve_release(weft__resolve_req *q) {
-    if (!q) return;
-    pthread_mutex_lock(&q->lock);
-    weft_waker w = weft_waker_take(&q->waker);
-    pthread_mutex_unlock(&q->lock);
-    weft_waker_drop(w);
-    req_unref(q);
 }
 
 /* ---- the public future --------------------------------------------------- */

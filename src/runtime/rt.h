@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "util/spinlock.h"
+#include "net/resolver.h"
 #include "sched/blocking_pool.h"
 #include "task/task.h"
 #include "weft/runtime.h"
@@ -78,6 +79,9 @@ struct weft_runtime {
     pthread_cond_t blockers_left;
     unsigned blockers;
     weft_blocking_pool blocking;
+    /* Who answers name lookups (net/resolver.h): shut down after the
+     * tasks, freed with the runtime's memory. */
+    weft__resolvers resolvers;
     struct {
         weft_counter task_polls, root_polls, parks,
             remote_schedules, timers_fired;

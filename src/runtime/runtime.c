@@ -55,6 +55,10 @@ int weft_runtime_destroy_timeout(weft_runtime *rt, uint64_t timeout_ms) {
     atomic_store_explicit(&rt->shutting_down, true, memory_order_release);
     wait_for_blockers(rt);
     rt->ops->shutdown(rt);
+    /* After the tasks (no lookup can start any more): the resolvers
+     * complete the lookups they hold and give back their registrations
+     * and timers. */
+    weft__resolvers_shutdown(&rt->resolvers);
     /* After the tasks: a cancelled blocking call that has not started is
      * skipped by the pool, a running one finishes on its thread. */
     bool all = weft__blocking_pool_shutdown(&rt->blocking, timeout_ms);
@@ -133,9 +137,11 @@ void weft__runtime_base_init(weft_runtime *rt, const weft_sched_ops *ops,
     rt->opts = *opts;
     rt->origin_ms = weft_clock_ms();
     weft__blocking_pool_init(&rt->blocking, opts->max_blocking);
+    weft__resolvers_init(&rt->resolvers, rt);
 }
 
 void weft__runtime_base_destroy(weft_runtime *rt) {
+    weft__resolvers_free(&rt->resolvers);
     weft__blocking_pool_destroy(&rt->blocking);
     pthread_mutex_destroy(&rt->blockers_lock);
     pthread_cond_destroy(&rt->blockers_left);
