@@ -19,6 +19,7 @@
 #include "weft/time.h"
 #include "weft/io.h"
 #include "weft/net.h"
+#include "weft/fs.h"
 #include "weft/sync.h"
 #include "weft/channel.h"
 #include "weft/join_set.h"

@@ -1,0 +1,18 @@
+/* Helpers of the file-system futures (req.c). */
+#ifndef WEFT_FS_REQ_H
+#define WEFT_FS_REQ_H
+
+#include "fs/fs.h"
+
+/* Empties the request for a new future (no work). */
+void weft__fs_req_init(weft_fs_req *r, int code, const char *path, const char *path2, uint64_t arg);
+/* Reads `fd` from off + op->len to the end with RWF_NOWAIT reads into
+ * op->data (NUL-terminated): the total, -EAGAIN when a read would block
+ * (op->len bytes are in op->data: continue on the pool), -EOPNOTSUPP, or
+ * -errno. */
+int64_t weft__fs_read_to_end_nowait(weft__fs_op *op, int fd, uint64_t off);
+
+/* The largest read_at or write_at copy of one pool trip. */
+#define WEFT__FS_PREAD_MAX ((size_t)4 << 20)
+
+#endif
