@@ -256,7 +256,7 @@ static weft_poll read_to_end_poll(weft_future *fut, weft_context *cx) {
         size_t have = core->rend - core->rpos;
         op->off = core->pos;
         if (!err && weft__fs_data_reserve(op, have) != 0) err = -ENOMEM;
-        if (!err) {
+        if (!err && have) {
             memcpy(op->data, core->rbuf + core->rpos, have);
             op->len = have;
         }
