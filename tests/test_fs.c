@@ -915,6 +915,120 @@ static void test_write_behind_error(void **state) {
     env_teardown();
 }
 
+/* ---- the design: what costs a pool trip ------------------------------------------- */
+
+/* A file in the page cache, on a file system that answers RWF_NOWAIT:
+ * opening it, reading it 512 bytes at a time, reading it whole and its
+ * metadata cost no pool trip at all. */
+static void test_cached_reads_stay_inline(void **state) {
+    (void)state;
+    env_setup();
+    if (!nowait_supported()) {
+        print_message("RWF_NOWAIT not supported on %s: skipped\n", g.dir);
+        env_teardown();
+        return;
+    }
+    make_file(P("f"), 1 << 20, 12);
+    weft_fs_read warm;
+    AWAIT(weft_fs_read_init(&warm, P("f"))); /* pages and dentries in memory */
+    free(warm.data);
+    uint64_t trips = pool_trips();
+    weft_file_open o;
+    AWAIT(weft_file_open_init(&o, P("f"), NULL));
+    assert_int_equal(o.result, 0);
+    weft_file f = o.file;
+    unsigned char buf[512];
+    size_t total = 0;
+    for (;;) {
+        weft_read rd;
+        AWAIT(weft_read_init(&rd, &f.stream, buf, sizeof buf));
+        assert_true(rd.result >= 0);
+        if (rd.result == 0) break;
+        assert_true(check_pattern(buf, (size_t)rd.result, 12, total));
+        total += (size_t)rd.result;
+    }
+    assert_int_equal(total, 1 << 20);
+    weft_file_close(&f);
+    weft_fs_read r;
+    AWAIT(weft_fs_read_init(&r, P("f")));
+    assert_int_equal(r.result, 1 << 20);
+    free(r.data);
+    weft_fs_metadata m;
+    AWAIT(weft_fs_metadata_init(&m, P("f")));
+    assert_int_equal(m.meta.size, 1 << 20);
+    assert_int_equal(pool_trips() - trips, 0);
+    env_teardown();
+}
+
+/* With every call on the pool, small sequential reads still do not cost a
+ * trip each: the read-ahead window (16 KiB doubling to 128 KiB) serves them. */
+static void test_read_ahead_batches_small_reads(void **state) {
+    (void)state;
+    weft__fs_inline_disabled = true;
+    env_setup();
+    make_file(P("f"), 1 << 20, 13);
+    weft_file_open o;
+    AWAIT(weft_file_open_init(&o, P("f"), NULL));
+    weft_file f = o.file;
+    uint64_t trips = pool_trips();
+    unsigned char buf[512];
+    size_t total = 0;
+    int reads = 0;
+    for (;;) {
+        weft_read rd;
+        AWAIT(weft_read_init(&rd, &f.stream, buf, sizeof buf));
+        if (rd.result <= 0) break;
+        assert_true(check_pattern(buf, (size_t)rd.result, 13, total));
+        total += (size_t)rd.result;
+        reads++;
+    }
+    assert_int_equal(total, 1 << 20);
+    assert_int_equal(reads, 2048);
+    uint64_t used = pool_trips() - trips;
+    print_message("2048 reads of 512 bytes: %llu pool trips\n", (unsigned long long)used);
+    assert_true(used <= 16); /* 16+32+64+128 KiB, then 128 KiB a trip, and the end */
+    /* A seek resets the window: a small read elsewhere reads 16 KiB. */
+    weft_file_seek sk;
+    AWAIT(weft_file_seek_init(&sk, &f, 500000, SEEK_SET));
+    weft_read_exact rx;
+    AWAIT(weft_read_exact_init(&rx, &f.stream, buf, 100));
+    assert_true(check_pattern(buf, 100, 13, 500000));
+    weft_file_close(&f);
+    env_teardown();
+}
+
+/* Small writes gather behind the one being written: far fewer pool trips
+ * than writes, and every byte lands in order. */
+static void test_write_behind_batches_small_writes(void **state) {
+    (void)state;
+    env_setup();
+    weft_file_open o;
+    AWAIT(weft_file_create_init(&o, P("w")));
+    weft_file f = o.file;
+    uint64_t trips = pool_trips();
+    enum { WRITES = 10000, SIZE = 100 };
+    unsigned char buf[SIZE];
+    for (int i = 0; i < WRITES; i++) {
+        for (int j = 0; j < SIZE; j++) buf[j] = pattern(14, (uint64_t)i * SIZE + (uint64_t)j);
+        weft_write_all w;
+        AWAIT(weft_write_all_init(&w, &f.stream, buf, SIZE));
+        assert_int_equal(w.result, 0);
+    }
+    weft_flush fl;
+    AWAIT(weft_flush_init(&fl, &f.stream));
+    assert_int_equal(fl.result, 0);
+    uint64_t used = pool_trips() - trips;
+    print_message("%d writes of %d bytes: %llu pool trips\n", WRITES, SIZE, (unsigned long long)used);
+    assert_true(used < WRITES / 4);
+    weft_file_close(&f);
+    weft_fs_read r;
+    AWAIT(weft_fs_read_init(&r, P("w")));
+    assert_int_equal(r.result, WRITES * SIZE);
+    assert_true(check_pattern(r.data, WRITES * SIZE, 14, 0));
+    free(r.data);
+    env_teardown();
+}
+
 /* Every test twice: as it comes (inline system calls where they cannot
  * block), and with everything on the blocking pool. */
 static int pool_only(void **state) {
@@ -945,6 +1059,9 @@ int main(void) {
         BOTH(test_no_runtime),
         BOTH(test_bufreader_lines),
         BOTH(test_write_behind_error),
+        cmocka_unit_test(test_cached_reads_stay_inline),
+        cmocka_unit_test(test_read_ahead_batches_small_reads),
+        BOTH(test_write_behind_batches_small_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,15 +149,28 @@ typedef union any_fut {
 
 enum { KINDS = 27 };
 
-/* Initialises future number `k` on the test's files. */
+/* Paths that stay valid while any future uses them (P's buffers rotate
+ * and are not for other threads). */
+static char p_data[256], p_link[256], p_dir[256], p_deep[256], p_deep_abc[256];
+
+static void fixed_paths(void) {
+    snprintf(p_data, sizeof p_data, "%s/data", g.dir);
+    snprintf(p_link, sizeof p_link, "%s/link", g.dir);
+    snprintf(p_dir, sizeof p_dir, "%s/dir", g.dir);
+    snprintf(p_deep, sizeof p_deep, "%s/deep", g.dir);
+    snprintf(p_deep_abc, sizeof p_deep_abc, "%s/deep/a/b/c", g.dir);
+}
+
+/* Initialises future number `k` on the test's files; `n1` and `n2` (256
+ * bytes each, the caller's, valid while the future lives) get the paths of
+ * the files this one may create. */
 static weft_future *init_kind(any_fut *u, int k, weft_file *f, weft_read_dir *d, void *buf,
-                              size_t len, int i) {
-    char n1[64], n2[64];
-    snprintf(n1, sizeof n1, "tmp-%d-%d", k, i);
-    snprintf(n2, sizeof n2, "tmp2-%d-%d", k, i);
-    const char *p1 = P(n1), *p2 = P(n2);
+                              size_t len, int i, char *n1, char *n2) {
+    snprintf(n1, 256, "%s/tmp-%d-%d", g.dir, k, i);
+    snprintf(n2, 256, "%s/tmp2-%d-%d", g.dir, k, i);
+    const char *p1 = n1, *p2 = n2;
     switch (k) {
-    case 0: return weft_file_open_init(&u->open, P("data"), NULL);
+    case 0: return weft_file_open_init(&u->open, p_data, NULL);
     case 1: return weft_file_create_init(&u->open, p1);
     case 2: return weft_file_read_at_init(&u->read_at, f, buf, len, 1000);
     case 3: return weft_file_write_at_init(&u->write_at, f, buf, 100, 5000);
@@ -166,20 +179,20 @@ static weft_future *init_kind(any_fut *u, int k, weft_file *f, weft_read_dir *d,
     case 6: return weft_file_sync_all_init(&u->sync, f);
     case 7: return weft_file_set_len_init(&u->set_len, f, 300000);
     case 8: return weft_file_metadata_init(&u->metadata, f);
-    case 9: return weft_fs_read_init(&u->read, P("data"));
+    case 9: return weft_fs_read_init(&u->read, p_data);
     case 10: return weft_fs_write_init(&u->write, p1, buf, len);
-    case 11: return weft_fs_metadata_init(&u->stat, P("data"));
+    case 11: return weft_fs_metadata_init(&u->stat, p_data);
     case 12: return weft_fs_create_dir_init(&u->mkdir, p1, 0);
-    case 13: return weft_fs_create_dir_all_init(&u->mkdir, P("deep/a/b/c"), 0);
+    case 13: return weft_fs_create_dir_all_init(&u->mkdir, p_deep_abc, 0);
     case 14: return weft_fs_remove_file_init(&u->remove, p1);
-    case 15: return weft_fs_remove_dir_all_init(&u->remove, P("deep"));
+    case 15: return weft_fs_remove_dir_all_init(&u->remove, p_deep);
     case 16: return weft_fs_rename_init(&u->rename, p1, p2);
     case 17: return weft_fs_symlink_init(&u->link, "data", p1);
-    case 18: return weft_fs_set_permissions_init(&u->chmod, P("data"), 0644);
-    case 19: return weft_fs_copy_init(&u->copy, P("data"), p1);
-    case 20: return weft_fs_canonicalize_init(&u->canon, P("data"));
-    case 21: return weft_fs_read_link_init(&u->readlink, P("link"));
-    case 22: return weft_read_dir_open_init(&u->opendir, P("dir"));
+    case 18: return weft_fs_set_permissions_init(&u->chmod, p_data, 0644);
+    case 19: return weft_fs_copy_init(&u->copy, p_data, p1);
+    case 20: return weft_fs_canonicalize_init(&u->canon, p_data);
+    case 21: return weft_fs_read_link_init(&u->readlink, p_link);
+    case 22: return weft_read_dir_open_init(&u->opendir, p_dir);
     case 23: return weft_read_dir_next_init(&u->next, d);
     case 24: return weft_read_init(&u->rd, &f->stream, buf, 10);
     case 25: return weft_write_init(&u->wr, &f->stream, buf, 10);
@@ -207,6 +220,7 @@ static void take_output(any_fut *u, int k) {
 }
 
 static void make_tree(void) {
+    fixed_paths();
     make_file(P("data"), 256 * 1024, 3);
     assert_int_equal(symlink("data", P("link")), 0);
     assert_int_equal(mkdir(P("dir"), 0755), 0);
@@ -236,7 +250,8 @@ static void test_drop_every_future_on_the_pool(void **state) {
         for (int k = 0; k < KINDS; k++) {
             any_fut u;
             poll_once p;
-            AWAIT(poll_once_init(&p, init_kind(&u, k, &f, &d, buf, sizeof buf, i)));
+            char n1[256], n2[256];
+            AWAIT(poll_once_init(&p, init_kind(&u, k, &f, &d, buf, sizeof buf, i, n1, n2)));
             if (p.was_pending) pending[k]++;
             else take_output(&u, k);
         }
@@ -316,6 +331,7 @@ typedef struct stormer {
     any_fut u;
     weft_timeout t;
     unsigned char buf[8192];
+    char n1[256], n2[256];
     atomic_int *timeouts;
 } stormer;
 
@@ -333,7 +349,7 @@ WEFT_ASYNC(stormer, NULL) {
         if (self->k >= 23) self->k = 11;
         WEFT_AWAIT(weft_timeout_init(&self->t,
                                      init_kind(&self->u, self->k, self->f, self->d, self->buf,
-                                               sizeof self->buf, self->i),
+                                               sizeof self->buf, self->i, self->n1, self->n2),
                                      next_rand(&self->seed) % 3));
         if (self->t.result == -ETIMEDOUT) atomic_fetch_add(self->timeouts, 1);
         else take_output(&self->u, self->k);

@@ -16,15 +16,6 @@
 
 #include "fs/fs.h"
 
-/* The records getdents64(2) fills a buffer with. */
-struct linux_dirent64 {
-    uint64_t d_ino;
-    int64_t d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-};
-
 int weft__fs_data_reserve(weft__fs_op *op, size_t need) {
     if (need >= SIZE_MAX / 2) return -ENOMEM;
     if (need + 1 <= op->cap) return 0;
@@ -118,7 +109,9 @@ static void exec_open(weft__fs_op *op, bool dir) {
 
 static void exec_read_file(weft__fs_op *op) {
     int fd = op->out_fd;
-    if (fd < 0) {
+    if (fd >= 0) {
+        fcntl(fd, F_SETFL, 0); /* opened inline, O_NONBLOCK: plain blocking reads from here */
+    } else {
         do fd = open(op->path, O_RDONLY | O_CLOEXEC);
         while (fd < 0 && errno == EINTR);
         if (fd < 0) {
@@ -199,32 +192,9 @@ static void exec_readlink(weft__fs_op *op) {
     }
 }
 
-/* A batch of directory entries into the file's buffer; entries whose type
- * the file system did not give are looked up here, so that no caller has
- * to come back to the pool for a type. */
-static void exec_getdents(weft__fs_op *op) {
-    ssize_t n;
-    do n = getdents64(op->fd, op->data, op->cap);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        op->res = -errno;
-        return;
-    }
-    for (ssize_t at = 0; at < n;) {
-        struct linux_dirent64 *d = (struct linux_dirent64 *)(op->data + at);
-        if (d->d_type == DT_UNKNOWN) {
-            struct stat st;
-            if (fstatat(op->fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                d->d_type = (unsigned char)IFTODT(st.st_mode);
-        }
-        at += d->d_reclen;
-    }
-    op->res = n;
-}
-
 static void exec_fill(weft__fs_op *op) {
     if (op->file->flags & WEFT__FILE_DIR) {
-        exec_getdents(op);
+        weft__dir_exec_stream(op);
         return;
     }
     ssize_t n;

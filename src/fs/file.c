@@ -43,6 +43,7 @@ void weft__file_ref(weft__file *f) { atomic_fetch_add_explicit(&f->refs, 1, memo
 void weft__file_unref(weft__file *f) {
     if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1) return;
     if (f->fd >= 0) close(f->fd);
+    weft__dir_free(f->dir);
     free(f->rbuf);
     free(f->wbuf);
     free(f->pbuf);
@@ -108,6 +109,7 @@ int weft__file_begin(weft__file *f, int mode, weft_fs_waiter *w, weft_waker *slo
         if (w) {
             old = weft_waker_replace(&w->waker, &cx->waker);
             if (!weft__link_is_linked(&w->link)) weft__list_push_back(&f->waiters, &w->link);
+            w->queued = 1;
         } else {
             old = weft_waker_replace(slot, &cx->waker);
         }
@@ -180,7 +182,10 @@ void weft__file_op_end(weft__fs_op *op) {
     weft__file *f = op->file;
     pthread_mutex_lock(&f->lock);
     switch (op->code) {
-    case WEFT__FS_FILL: apply_fill(f, op); break;
+    case WEFT__FS_FILL:
+        if (!(f->flags & WEFT__FILE_DIR)) apply_fill(f, op);
+        else if (op->res < 0) f->read_err = (int)op->res; /* cancelled before it ran */
+        break;
     case WEFT__FS_READ_TO_END:
         if (op->res >= 0) f->pos = op->off + (uint64_t)op->res;
         break;

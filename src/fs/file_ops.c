@@ -102,7 +102,7 @@ static weft_poll open_poll(weft_future *fut, weft_context *cx) {
         int err = !cx->runtime || !f->req.path ? -EINVAL : open_flags(&f->opts, &flags, &access);
         if (err) FINISH(f, err);
         struct statx sx;
-        int fd = weft__fs_open_cached(f->req.path, flags, &sx);
+        int fd = weft__fs_open_cached(f->req.path, flags, &sx, false);
         if (fd >= 0) {
             uint32_t kind = WEFT__FILE_SEEKABLE | WEFT__FILE_NOWAIT; /* a regular file */
             if (S_ISDIR(sx.stx_mode)) {
@@ -268,7 +268,7 @@ static weft_poll read_to_end_poll(weft_future *fut, weft_context *cx) {
         }
         bool seekable = (core->flags & WEFT__FILE_SEEKABLE) != 0;
         if (seekable && atomic_load_explicit(&core->nowait, memory_order_relaxed)) {
-            int64_t n = weft__fs_read_to_end_nowait(op, core->fd, op->off);
+            int64_t n = weft__fs_read_to_end_nowait(op, core->fd, op->off, UINT64_MAX);
             if (n == -EOPNOTSUPP) atomic_store_explicit(&core->nowait, false, memory_order_relaxed);
             else if (n != -EAGAIN) {
                 pthread_mutex_lock(&core->lock);

@@ -145,11 +145,13 @@ extern _Atomic uint64_t weft__fs_submitted;
 
 /* open(2) of `path` resolved from the dentry cache only, non-blocking
  * (RESOLVE_CACHED | O_NONBLOCK, as io_uring's inline open); O_NONBLOCK is
- * cleared again. Only regular files and directories are kept (anything
- * else is closed again: -EAGAIN). Returns the descriptor and its statx
- * (mask: type, mode, size, dev) in *sx, or -errno. */
+ * cleared again unless `private_fd` (a descriptor weft reads and closes
+ * itself: the flag changes nothing for a regular file). Only regular files
+ * and directories are kept (anything else is closed again: -EAGAIN).
+ * Returns the descriptor and its statx (mask: type, mode, size, dev) in
+ * *sx, or -errno. */
 struct statx;
-int weft__fs_open_cached(const char *path, int flags, struct statx *sx);
+int weft__fs_open_cached(const char *path, int flags, struct statx *sx, bool private_fd);
 /* The metadata of a path found in the dentry cache, from the inode in
  * memory (local file systems only). */
 int weft__fs_stat_cached(const char *path, bool follow, weft_metadata *out);
@@ -231,6 +233,7 @@ typedef struct weft__file {
     uint64_t poff;
     int write_err;            /* a write-behind error, for the next write or flush */
     bool writing;             /* the operation at the cursor is the write-behind */
+    struct weft__dir *dir;    /* a directory's batches of entries (read_dir.c), or NULL */
     weft_waker rd_waker;      /* the stream's reader, waiting for the cursor */
     weft_waker wr_waker;      /* the stream's writer (and flush) */
     weft_link waiters;        /* weft_fs_waiter nodes of futures */
@@ -274,6 +277,11 @@ void weft__file_discard_read(weft__file *f);
 void weft__file_exec_write_behind(weft__fs_op *op);
 
 extern const weft_stream_vtable weft__file_stream_vtable;
+
+/* Directories (read_dir.c): the pool side of reading entries ahead
+ * (WEFT__FS_FILL on a directory), and freeing the batches. */
+void weft__dir_exec_stream(weft__fs_op *op);
+void weft__dir_free(struct weft__dir *d);
 
 /* ---- the futures' shared steps (req.c) ------------------------------------------- */
 

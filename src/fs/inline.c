@@ -87,7 +87,7 @@ bool weft__fs_statx_is_local(int fd, const struct statx *sx) {
     }
 }
 
-int weft__fs_open_cached(const char *path, int flags, struct statx *sx) {
+int weft__fs_open_cached(const char *path, int flags, struct statx *sx, bool private_fd) {
     if (flags & (O_CREAT | O_TRUNC)) return -EAGAIN;
     int fd = openat2_cached(path, flags | O_NONBLOCK);
     if (fd < 0) return fd;
@@ -98,7 +98,7 @@ int weft__fs_open_cached(const char *path, int flags, struct statx *sx) {
         return -EAGAIN;
     }
     /* Back to the flags asked for (F_SETFL keeps only these bits). */
-    if (fcntl(fd, F_SETFL, flags & (O_APPEND | O_NOATIME)) != 0) {
+    if (!private_fd && fcntl(fd, F_SETFL, flags & (O_APPEND | O_NOATIME)) != 0) {
         close(fd);
         return -EAGAIN;
     }

@@ -135,13 +135,13 @@ static weft_poll fs_read_poll(weft_future *fut, weft_context *cx) {
         if (!op) FINISH(f, -ENOMEM);
         f->req.op = op;
         struct statx sx;
-        int fd = weft__fs_open_cached(f->req.path, O_RDONLY, &sx);
+        int fd = weft__fs_open_cached(f->req.path, O_RDONLY, &sx, true);
         if (fd >= 0 && S_ISDIR(sx.stx_mode)) {
             close(fd);
             FINISH(f, -EISDIR);
         }
         if (fd >= 0) {
-            int64_t n = weft__fs_read_to_end_nowait(op, fd, 0);
+            int64_t n = weft__fs_read_to_end_nowait(op, fd, 0, sx.stx_size);
             if (n != -EAGAIN && n != -EOPNOTSUPP) {
                 close(fd);
                 if (n >= 0) {

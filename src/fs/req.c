@@ -28,19 +28,20 @@ int weft__fs_req_start(weft_fs_req *r, weft__file *core, weft_context *cx) {
 }
 
 void weft__fs_req_release(weft_fs_req *r) {
-    if (r->core) weft__file_forget(r->core, &r->wait);
+    if (r->core && r->wait.queued) weft__file_forget(r->core, &r->wait); /* never queued: nothing to undo */
     weft__fs_op_release(r->op);
     r->op = NULL;
     if (r->core) weft__file_unref(r->core);
     r->core = NULL;
 }
 
-int64_t weft__fs_read_to_end_nowait(weft__fs_op *op, int fd, uint64_t off) {
+int64_t weft__fs_read_to_end_nowait(weft__fs_op *op, int fd, uint64_t off, uint64_t size) {
     weft_metadata m;
     /* The size is only a hint (the loop reads to the end whatever it says),
      * so an inode in memory that may be stale is good enough. */
-    if (weft__fs_fstat_cached(fd, &m) == 0 && m.size > off + op->len && m.size - off < SIZE_MAX / 2 &&
-        weft__fs_data_reserve(op, (size_t)(m.size - off)) != 0)
+    if (size == UINT64_MAX) size = weft__fs_fstat_cached(fd, &m) == 0 ? m.size : 0;
+    if (size > off + op->len && size - off < SIZE_MAX / 2 &&
+        weft__fs_data_reserve(op, (size_t)(size - off)) != 0)
         return -ENOMEM;
     for (;;) {
         size_t room = op->cap ? op->cap - 1 - op->len : 0;

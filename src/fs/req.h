@@ -9,8 +9,8 @@ void weft__fs_req_init(weft_fs_req *r, int code, const char *path, const char *p
 /* Reads `fd` from off + op->len to the end with RWF_NOWAIT reads into
  * op->data (NUL-terminated): the total, -EAGAIN when a read would block
  * (op->len bytes are in op->data: continue on the pool), -EOPNOTSUPP, or
- * -errno. */
-int64_t weft__fs_read_to_end_nowait(weft__fs_op *op, int fd, uint64_t off);
+ * -errno. `size` is the file's size if known (UINT64_MAX: ask). */
+int64_t weft__fs_read_to_end_nowait(weft__fs_op *op, int fd, uint64_t off, uint64_t size);
 
 /* The largest read_at or write_at copy of one pool trip. */
 #define WEFT__FS_PREAD_MAX ((size_t)4 << 20)

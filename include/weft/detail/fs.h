@@ -23,6 +23,7 @@ struct weft__fs_op;
 typedef struct weft_fs_waiter {
     weft_link link;    /* in the file's waiter list (under its lock) */
     weft_waker waker;  /* the waiting task's waker while linked */
+    int queued;        /* it was ever linked (only its owner reads or writes this) */
 } weft_fs_waiter;
 
 /**
