@@ -1029,6 +1029,61 @@ static void test_write_behind_batches_small_writes(void **state) {
     env_teardown();
 }
 
+/* ---- the cooperative budget ------------------------------------------------------- */
+
+typedef struct flag_task {
+    WEFT_CORO_FIELDS;
+    atomic_bool *flag;
+} flag_task;
+
+WEFT_ASYNC(flag_task, NULL) {
+    WEFT_BEGIN();
+    atomic_store(self->flag, true);
+    WEFT_END();
+}
+
+typedef struct busy_stat {
+    WEFT_CORO_FIELDS;
+    const char *path;
+    atomic_bool flag;
+    flag_task ft;
+    weft_join_handle h;
+    weft_fs_metadata m;
+    long i;
+    long *out; /* how many it made before the other task ran */
+} busy_stat;
+
+WEFT_ASYNC(busy_stat, NULL) {
+    WEFT_BEGIN();
+    flag_task_start(&self->ft);
+    self->ft.flag = &self->flag;
+    self->h = WEFT_SPAWN(cx->runtime, &self->ft, flag, NULL);
+    /* Every metadata completes inline, yet the task yields after its
+     * budget, so the other task runs on this one thread. */
+    for (self->i = 0; self->i < 100000 && !atomic_load(&self->flag); self->i++)
+        WEFT_AWAIT(weft_fs_metadata_init(&self->m, self->path));
+    *self->out = self->i;
+    WEFT_AWAIT(&self->h.base);
+    WEFT_END();
+}
+
+static void test_inline_operations_spend_budget(void **state) {
+    (void)state;
+    env_setup();
+    weft_runtime_destroy(g.rt);
+    g.rt = rt_new_single();
+    static busy_stat b;
+    memset(&b, 0, sizeof b);
+    busy_stat_start(&b);
+    b.path = g.dir;
+    long made = -1;
+    b.out = &made;
+    run_as_task(g.rt, &b, sizeof b);
+    print_message("the other task ran after %ld inline operations\n", made);
+    assert_true(made >= 0 && made < 100000);
+    env_teardown();
+}
+
 /* Every test twice: as it comes (inline system calls where they cannot
  * block), and with everything on the blocking pool. */
 static int pool_only(void **state) {
@@ -1062,6 +1117,7 @@ int main(void) {
         cmocka_unit_test(test_cached_reads_stay_inline),
         cmocka_unit_test(test_read_ahead_batches_small_reads),
         BOTH(test_write_behind_batches_small_writes),
+        cmocka_unit_test(test_inline_operations_spend_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,6 +117,40 @@ static void test_into_fd_busy_until_flushed(void **state) {
     env_teardown();
 }
 
+/* A directory closed (or its open dropped) while its batches are being
+ * read on the pool: the descriptor is closed when the trip ends, and the
+ * batches are freed. */
+static void test_dropped_read_dir_releases_the_directory(void **state) {
+    (void)state;
+    env_setup();
+    assert_int_equal(mkdir(P("big"), 0755), 0);
+    for (int i = 0; i < 20000; i++) {
+        char n[64];
+        snprintf(n, sizeof n, "big/a-rather-long-entry-name-%05d", i);
+        make_file(P(n), 0, 0);
+    }
+    int before = fd_count();
+    for (int round = 0; round < 20; round++) {
+        weft_read_dir_open o;
+        AWAIT(weft_read_dir_open_init(&o, P("big")));
+        assert_int_equal(o.result, 0);
+        weft_read_dir d = o.dir;
+        weft_read_dir_next nx;
+        if (round % 2) { /* one entry first, or none */
+            AWAIT(weft_read_dir_next_init(&nx, &d));
+            assert_int_equal(nx.result, 1);
+        }
+        if (round % 4 == 3) /* a next dropped while it waits, then the close */
+            (void)poll_then_drop(weft_read_dir_next_init(&nx, &d));
+        weft_read_dir_close(&d);
+        weft_read_dir_open od; /* an open dropped after its first poll */
+        if (poll_then_drop(weft_read_dir_open_init(&od, P("big")))) continue;
+        if (od.result == 0) weft_read_dir_close(&od.dir);
+    }
+    assert_int_equal(fd_count_settled(before), before);
+    env_teardown();
+}
+
 /* ---- every future, dropped after its first poll, everything on the pool --------------- */
 
 typedef union any_fut {
@@ -417,6 +451,7 @@ int main(void) {
         cmocka_unit_test(test_dropped_open_closes_the_file),
         cmocka_unit_test(test_dropped_read_loses_nothing),
         cmocka_unit_test(test_into_fd_busy_until_flushed),
+        cmocka_unit_test(test_dropped_read_dir_releases_the_directory),
         cmocka_unit_test(test_drop_every_future_on_the_pool),
         cmocka_unit_test(test_runtime_destroyed_with_operations_queued),
         cmocka_unit_test(test_storm),

@@ -197,10 +197,14 @@ static void exec_fill(weft__fs_op *op) {
         weft__dir_exec_stream(op);
         return;
     }
+    bool positional = (op->file->flags & WEFT__FILE_SEEKABLE) != 0;
     ssize_t n;
-    do n = (op->file->flags & WEFT__FILE_SEEKABLE) ? pread(op->fd, op->data, op->cap, (off_t)op->off)
-                                                   : read(op->fd, op->data, op->cap);
-    while (n < 0 && errno == EINTR);
+    for (;;) {
+        n = positional ? pread(op->fd, op->data, op->cap, (off_t)op->off) : read(op->fd, op->data, op->cap);
+        if (n >= 0 || errno != EINTR) break;
+    }
+    if (n < 0 && errno == ESPIPE && positional) /* a device that seeks but has no pread */
+        n = read(op->fd, op->data, op->cap);
     op->res = n < 0 ? -errno : n;
 }
 

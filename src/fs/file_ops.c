@@ -33,6 +33,7 @@
  * on failure. */
 #define START(f, handle)                                                              \
     do {                                                                              \
+        if (weft__fs_first_poll_yields(&(f)->req, cx)) return WEFT_PENDING;           \
         if (!(f)->req.started) {                                                      \
             int e_ = (handle) ? weft__fs_req_start(&(f)->req, (handle)->core, cx)     \
                               : ((f)->req.started = 1, -EINVAL);                      \
@@ -97,6 +98,7 @@ static weft_poll open_poll(weft_future *fut, weft_context *cx) {
     weft_file_open *f = (weft_file_open *)fut;
     int flags;
     uint32_t access;
+    if (weft__fs_first_poll_yields(&f->req, cx)) return WEFT_PENDING;
     if (!f->req.op) {
         f->req.started = 1;
         int err = !cx->runtime || !f->req.path ? -EINVAL : open_flags(&f->opts, &flags, &access);

@@ -61,6 +61,7 @@ typedef struct simple_fut {
 static weft_poll simple_poll(weft_future *fut, weft_context *cx) {
     simple_fut *f = (simple_fut *)fut;
     weft__fs_op *op = f->req.op;
+    if (weft__fs_first_poll_yields(&f->req, cx)) return WEFT_PENDING;
     if (!op) {
         int code = f->req.code;
         bool two = code == WEFT__FS_RENAME || code == WEFT__FS_LINK || code == WEFT__FS_SYMLINK;
@@ -128,6 +129,7 @@ weft_future *weft_fs_set_permissions_init(weft_fs_set_permissions *f, const char
 static weft_poll fs_read_poll(weft_future *fut, weft_context *cx) {
     weft_fs_read *f = (weft_fs_read *)fut;
     weft__fs_op *op = f->req.op;
+    if (weft__fs_first_poll_yields(&f->req, cx)) return WEFT_PENDING;
     if (!op) {
         int err = check_req(&f->req, cx, false);
         if (err) FINISH(f, err);
@@ -180,6 +182,7 @@ weft_future *weft_fs_read_init(weft_fs_read *f, const char *path) {
 static weft_poll fs_write_poll(weft_future *fut, weft_context *cx) {
     weft_fs_write *f = (weft_fs_write *)fut;
     weft__fs_op *op = f->req.op;
+    if (weft__fs_first_poll_yields(&f->req, cx)) return WEFT_PENDING;
     if (!op) {
         int err = check_req(&f->req, cx, false);
         if (!err && !f->buf && f->len) err = -EINVAL;
@@ -217,6 +220,7 @@ weft_future *weft_fs_write_init(weft_fs_write *f, const char *path, const void *
 static weft_poll fs_metadata_poll(weft_future *fut, weft_context *cx) {
     weft_fs_metadata *f = (weft_fs_metadata *)fut;
     weft__fs_op *op = f->req.op;
+    if (weft__fs_first_poll_yields(&f->req, cx)) return WEFT_PENDING;
     if (!op) {
         int err = check_req(&f->req, cx, false);
         if (err) FINISH(f, err);
@@ -252,6 +256,7 @@ weft_future *weft_fs_symlink_metadata_init(weft_fs_metadata *f, const char *path
 static weft_poll copy_poll(weft_future *fut, weft_context *cx) {
     weft_fs_copy *f = (weft_fs_copy *)fut;
     weft__fs_op *op = f->req.op;
+    if (weft__fs_first_poll_yields(&f->req, cx)) return WEFT_PENDING;
     if (!op) {
         int err = check_req(&f->req, cx, true);
         if (!err) err = submit_req(&f->req, cx, &op);
@@ -274,6 +279,7 @@ weft_future *weft_fs_copy_init(weft_fs_copy *f, const char *from, const char *to
 static weft_poll string_poll(weft_future *fut, weft_context *cx, char **out, int *result) {
     path_fut *f = (path_fut *)fut;
     weft__fs_op *op = f->req.op;
+    if (weft__fs_first_poll_yields(&f->req, cx)) return WEFT_PENDING;
     if (!op) {
         int err = check_req(&f->req, cx, false);
         if (!err) err = submit_req(&f->req, cx, &op);

@@ -188,6 +188,7 @@ static int dir_handle(weft_read_dir_open *f, int fd, struct weft_runtime *rt) {
 static weft_poll open_poll(weft_future *fut, weft_context *cx) {
     weft_read_dir_open *f = (weft_read_dir_open *)fut;
     weft__fs_op *op = f->req.op;
+    if (weft__fs_first_poll_yields(&f->req, cx)) return WEFT_PENDING;
     if (!op) {
         f->req.started = 1;
         if (!cx->runtime || !f->req.path) FINISH(f, -EINVAL);
@@ -241,6 +242,7 @@ static struct linux_dirent64 *next_record(struct weft__dir *d) {
 static weft_poll next_poll(weft_future *fut, weft_context *cx) {
     weft_read_dir_next *f = (weft_read_dir_next *)fut;
     weft__file *core = f->req.core;
+    if (weft__fs_first_poll_yields(&f->req, cx)) return WEFT_PENDING;
     if (!core) {
         f->req.started = 1;
         if (!f->dir || !cx->runtime) FINISH(f, -EINVAL);

@@ -12,6 +12,13 @@ void weft__fs_req_init(weft_fs_req *r, int code, const char *path, const char *p
  * -errno. `size` is the file's size if known (UINT64_MAX: ask). */
 int64_t weft__fs_read_to_end_nowait(weft__fs_op *op, int fd, uint64_t off, uint64_t size);
 
+/* At a future's first poll: spends one unit of the cooperative budget
+ * (a future that completes inline every time must still let other tasks
+ * run). True if the budget is spent: the task was woken, return pending. */
+static inline bool weft__fs_first_poll_yields(const weft_fs_req *r, weft_context *cx) {
+    return !r->started && !weft_coop_spend(cx);
+}
+
 /* The largest read_at or write_at copy of one pool trip. */
 #define WEFT__FS_PREAD_MAX ((size_t)4 << 20)
 
