@@ -7,9 +7,10 @@
 #   BENCH_ROUNDS=5        rounds per benchmark and side
 #   BENCH_ONLY=a,b*       only these benchmarks (names or fnmatch patterns)
 #   BENCH_ROUNDS_MT=...   rounds for one suite (BENCH_ROUNDS_<SUITE>)
-#   BENCH_SUITES=ct,mt,sync,fs  suites to run: ct (current_thread), mt (multi_thread,
-#                         BENCH_MT workers, default nproc), sync, fs (files,
-#                         against tokio::fs and plain blocking calls); only the sections
+#   BENCH_SUITES=ct,mt,sync,fiber,fs  suites to run: ct (current_thread), mt (multi_thread,
+#                         BENCH_MT workers, default nproc), sync (tokio::sync),
+#                         fiber (fibers against weft's futures), fs (files, against
+#                         tokio::fs and plain blocking calls); only the sections
 #                         of the suites that ran are rewritten in BENCH_OUT
 #   BENCH_SCALE=1         the mt rows also run with this many workers, for the
 #                         "1 -> N workers" table (0: not)
@@ -54,7 +55,7 @@ fi
 if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
   echo "bench: warning: $BUILD is not a Release build" >&2
 fi
-targets=(echo_server)
+targets=(echo_server fiber_echo_server)
 for src in bench/weft/*.c; do
   n=$(basename "$src" .c)
   targets+=("bench_$n")

@@ -23,5 +23,6 @@
 #include "weft/sync.h"
 #include "weft/channel.h"
 #include "weft/join_set.h"
+#include "weft/fiber.h"
 
 #endif

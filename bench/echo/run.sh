@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Echo benchmark: weft's echo server against Tokio (current_thread), libuv, Go
 # (GOMAXPROCS=1) and a minimal hand-written epoll loop (the floor), all driven
-# by one load generator that does not use weft (bench/echo/loadgen.c).
+# by one load generator that does not use weft (bench/echo/loadgen.c); and
+# weft's fiber-style echo server (examples/fiber_echo_server.c) against its
+# coroutine-style one.
 #
 # For each row (connections × message size) and each of ECHO_ROUNDS rounds it
 # runs every server in turn (the order rotates from round to round): start
@@ -17,10 +19,12 @@
 # Environment (defaults in brackets):
 #   WEFT_ECHO_SERVER   weft's echo server [build/release/examples/echo_server];
 #                      when it does not exist its rows say "not built"
+#   WEFT_FIBER_ECHO_SERVER  the fiber-style one ("weft_fiber")
+#                      [the fiber_echo_server next to WEFT_ECHO_SERVER]
 #   ECHO_WEFT_ARGS     extra arguments for it, e.g. "--backend epoll" []
 #   ECHO_ROUNDS [3]  ECHO_SECS [3]  ECHO_WARMUP [0.5]  (seconds)
 #   ECHO_CONNS ["1 100 1000"]  ECHO_SIZES ["64 4096"]
-#   ECHO_SERVERS ["weft tokio libuv go floor"]
+#   ECHO_SERVERS ["weft weft_fiber tokio libuv go floor"]
 #   ECHO_LOAD_THREADS [1]      load-generator threads
 #   ECHO_SYSCALL_SECS [1.5]    measured seconds of the syscall pass (0: skip)
 #   ECHO_SYSCALL_TOOL [perf when it can count tracepoints, else strace] or none
@@ -36,12 +40,13 @@ SECS=${ECHO_SECS:-3}
 WARMUP=${ECHO_WARMUP:-0.5}
 CONNS=${ECHO_CONNS:-"1 100 1000"}
 SIZES=${ECHO_SIZES:-"64 4096"}
-SERVERS=${ECHO_SERVERS:-"weft tokio libuv go floor"}
+SERVERS=${ECHO_SERVERS:-"weft weft_fiber tokio libuv go floor"}
 LOAD_THREADS=${ECHO_LOAD_THREADS:-1}
 SC_SECS=${ECHO_SYSCALL_SECS:-1.5}
 OUT=${ECHO_OUT:-$ROOT/docs/benchmarks-echo.md}
 BUILD=${ECHO_BUILD_DIR:-$ROOT/build/bench-echo}
 WEFT_BIN=${WEFT_ECHO_SERVER:-$ROOT/build/release/examples/echo_server}
+WEFT_FIBER_BIN=${WEFT_FIBER_ECHO_SERVER:-$(dirname "$WEFT_BIN")/fiber_echo_server}
 WEFT_ARGS=${ECHO_WEFT_ARGS:-}
 PORT=${ECHO_PORT_BASE:-$((20000 + ($$ * 7) % 11000))}
 JOBS=${JOBS:-2}
@@ -111,8 +116,13 @@ else
   NOTE[weft]="not built"
   log "weft: $WEFT_BIN does not exist (build it, or set WEFT_ECHO_SERVER); measuring the peers only"
 fi
+if [ -x "$WEFT_FIBER_BIN" ]; then
+  BIN[weft_fiber]=$WEFT_FIBER_BIN
+else
+  NOTE[weft_fiber]="not built"
+fi
 for s in $SERVERS; do
-  case $s in weft|tokio|libuv|go|floor) ;; *) log "unknown server $s"; exit 1 ;; esac
+  case $s in weft|weft_fiber|tokio|libuv|go|floor) ;; *) log "unknown server $s"; exit 1 ;; esac
 done
 
 # ---- servers ----------------------------------------------------------------
@@ -129,7 +139,7 @@ start_server() {
     PORT=$((PORT + 1)); [ $PORT -ge 32000 ] && PORT=20000
     : > "$out"
     local args=(--port $PORT)
-    [ "$name" = weft ] && args+=($WEFT_ARGS)
+    case $name in weft|weft_fiber) args+=($WEFT_ARGS) ;; esac
     if [ "$name" = go ]; then
       GOMAXPROCS=1 "$@" "${BIN[$name]}" "${args[@]}" > "$out" 2> "$BUILD/server.err" &
     else
@@ -294,11 +304,13 @@ tokio_ver=$(ls -d /usr/share/cargo/registry/tokio-1.* 2>/dev/null | sed 's|.*/to
   echo "| libuv | $(pkg-config --modversion libuv 2>/dev/null || echo ?) |"
   echo "| Go | $([ -n "$GO" ] && ver "$GO" version || echo ?), GOMAXPROCS=1 |"
   echo "| weft | ${BIN[weft]:-${NOTE[weft]}} $WEFT_ARGS |"
+  echo "| weft fibers | ${BIN[weft_fiber]:-${NOTE[weft_fiber]}} $WEFT_ARGS |"
   echo "| syscall counter | $SC_TOOL |"
   echo "| settings | ${ROUNDS} rounds × ${SECS} s measured after ${WARMUP} s warm-up; load generator: ${LOAD_THREADS} thread(s) |"
   echo
   awk -v servers="$SERVERS" -v conns_list="$CONNS" -v sizes_list="$SIZES" \
       -v note_weft="${NOTE[weft]:-}" -v note_tokio="${NOTE[tokio]:-}" -v note_libuv="${NOTE[libuv]:-}" \
+      -v note_weft_fiber="${NOTE[weft_fiber]:-}" \
       -v note_go="${NOTE[go]:-}" -v note_floor="${NOTE[floor]:-}" '
     function kv(line, key,   m) {
       if (match(line, " " key "=[^ ]*")) return substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2)
@@ -344,8 +356,9 @@ tokio_ver=$(ls -d /usr/share/cargo/registry/tokio-1.* 2>/dev/null | sed 's|.*/to
     END {
       ns = split(servers, S, " "); nc = split(conns_list, C, " "); nz = split(sizes_list, Z, " ")
       note["weft"] = note_weft; note["tokio"] = note_tokio; note["libuv"] = note_libuv
-      note["go"] = note_go; note["floor"] = note_floor
+      note["go"] = note_go; note["floor"] = note_floor; note["weft_fiber"] = note_weft_fiber
       label["weft"] = "weft"; label["tokio"] = "Tokio current_thread"; label["libuv"] = "libuv"
+      label["weft_fiber"] = "weft fibers"
       label["go"] = "Go (GOMAXPROCS=1)"; label["floor"] = "floor (epoll loop)"
       print "### Throughput, latency and server CPU (median of the rounds)"
       print ""
@@ -385,6 +398,22 @@ tokio_ver=$(ls -d /usr/share/cargo/registry/tokio-1.* 2>/dev/null | sed 's|.*/to
           ratio(median(kw SUBSEP "mps"), median(kg SUBSEP "mps")),
           ratio(median(kw SUBSEP "p99"), median(kt SUBSEP "p99")), ratio(median(kw SUBSEP "p99"), median(kl SUBSEP "p99")),
           ratio(median(kw SUBSEP "cpu"), median(kf SUBSEP "cpu"))
+      }
+      print ""
+      print "### weft fibers against weft coroutines"
+      print ""
+      print "examples/fiber_echo_server.c (a fiber per connection, blocking-style calls) against"
+      print "examples/echo_server.c (a coroutine task per connection), same runtime and futures:"
+      print "ratios fiber/coroutine; server CPU per message target: at most 1.05×."
+      print ""
+      print "| conns | size | msgs/s | p50 | p99 | server CPU/msg |"
+      print "|---:|---:|---:|---:|---:|---:|"
+      for (ci = 1; ci <= nc; ci++) for (zi = 1; zi <= nz; zi++) {
+        kf = "weft_fiber" SUBSEP C[ci] SUBSEP Z[zi]; kc = "weft" SUBSEP C[ci] SUBSEP Z[zi]
+        if (!runs[kf] || !runs[kc]) { printf "| %s | %s | no result | | | |\n", C[ci], sizename(Z[zi]); continue }
+        printf "| %s | %s | %s | %s | %s | %s |\n", C[ci], sizename(Z[zi]),
+          ratio(median(kf SUBSEP "mps"), median(kc SUBSEP "mps")), ratio(median(kf SUBSEP "p50"), median(kc SUBSEP "p50")),
+          ratio(median(kf SUBSEP "p99"), median(kc SUBSEP "p99")), ratio(median(kf SUBSEP "cpu"), median(kc SUBSEP "cpu"))
       }
       print ""
       print "### Syscalls per echoed message"

@@ -19,7 +19,7 @@ given on the command line are substituted. A peer is any program that
 prints the RESULT line: a future echo-server suite would point `weft` and
 each peer at a driver script that starts the server, runs the load
 generator and prints RESULT itself. Give the row a `suite` name and enable
-it with BENCH_SUITES (default: "ct,mt,sync,fs").
+it with BENCH_SUITES (default: "ct,mt,sync,fiber,fs").
 
 The output file is shared: the runner owns only the blocks between
 `<!-- bench.py:KEY -->` and `<!-- /bench.py:KEY -->` (KEY = intro,
@@ -32,7 +32,7 @@ Environment (read by run.sh and passed on as options):
     BENCH_ROUNDS   rounds (default 5)
     BENCH_ROUNDS_<SUITE>  rounds for one suite (BENCH_ROUNDS_MT=3, ...)
     BENCH_ONLY     comma-separated benchmark names or fnmatch patterns
-    BENCH_SUITES   comma-separated suites (default "ct,mt,sync,fs"; "mt" is the
+    BENCH_SUITES   comma-separated suites (default "ct,mt,sync,fiber,fs"; "mt" is the
                    multi_thread variants, with BENCH_MT workers, default nproc)
     BENCH_SCALE    with mt: also run every mt row with this many workers
                    (default 1) and write a "1 -> N workers" table; 0: don't
@@ -66,7 +66,7 @@ import time
 class Bench:
     def __init__(self, name, weft, peers, measures, suite="ct", headline="secs",
                  goal=None, extras=(), mem_goal=None, note=None, scale="secs",
-                 variant_of=None, sched=False, floor_peers=None):
+                 variant_of=None, sched=False, floor=1.0, floor_peers=None):
         self.name = name            # row name (unique)
         self.weft = weft            # argv template list
         self.peers = peers          # {peer name: argv template list}
@@ -80,7 +80,8 @@ class Bench:
         self.scale = scale          # metric of the scaling table: "secs" or an extra (wall secs)
         self.variant_of = variant_of  # (row name, workers) of a scaling run; not a table row
         self.sched = sched          # mt: also count system calls per task (strace pass)
-        self.floor_peers = floor_peers  # peers the floor (ratio <= 1) applies to; None: all
+        self.floor = floor          # ratio every row must meet (None: none, e.g. fibers/futures)
+        self.floor_peers = floor_peers  # peers the floor applies to; None: all (others are references)
 
 
 def W(prog, *args):
@@ -223,6 +224,38 @@ for _name, _what in FS_ROWS:
 SCHED_ROWS = ("spawn_many", "chained_spawn")
 # Goal for the round spread (slowest / fastest wall time) of those rows.
 SPREAD_GOAL = 1.5
+# Fibers (suite "fiber"): weft's fiber programs against the same programs
+# written with weft's coroutines and future tasks, current_thread. The
+# ratios are fiber / future: the price of a stack, judged by the goals.
+FIBER_MEASURES = {
+    "fiber_switch": "A fiber awaits, 10,000,000 times, a future that is pending on its first poll "
+                    "and ready on its second; its future is polled by hand in a loop (no scheduler). "
+                    "Each await is one suspend and one resume of the fiber. Peer: the same loop as a "
+                    "coroutine (WEFT_AWAIT). ns = per await; raw_ns = the bare context switch pair "
+                    "under it (goal: at most 10 ns).",
+    "fiber_yield_many": "yield_many with fibers: 1,000 fiber tasks each call weft_fiber_yield 1,000 "
+                        "times. Peer: yield_many (coroutine tasks, WEFT_YIELD). Measures a reschedule "
+                        "plus a suspend and resume of the fiber.",
+    "fiber_spawn_many": "spawn_many with fibers: the root spawns 1,000,000 fibers whose function "
+                        "returns at once, then joins every handle in order. A fiber takes a stack from "
+                        "the pool when it starts and gives it back when it returns. Peer: spawn_many "
+                        "(future tasks). Goal: at most 2x.",
+    "fiber_idle": "100,000 fibers each sleep 2 s (weft_fiber_sleep); bytes_per_task = (VmHWM at the "
+                  "end - VmRSS before spawning) / 100,000: task, fiber future, the stack pages it "
+                  "touched. Goal: at most 8 KiB per idle fiber. Peer: idle_tasks --n 100000 "
+                  "(coroutine tasks sleeping the same way).",
+}
+BENCHES += [
+    Bench("fiber_switch", W("fiber_switch"), {"coroutine": W("fiber_switch", "--coro")},
+          FIBER_MEASURES["fiber_switch"], suite="fiber", extras=("ns", "raw_ns"), floor=None),
+    Bench("fiber_yield_many", W("fiber_yield_many"), {"coroutine tasks": W("yield_many")},
+          FIBER_MEASURES["fiber_yield_many"], suite="fiber", floor=None),
+    Bench("fiber_spawn_many", W("fiber_spawn_many"), {"future tasks": W("spawn_many")},
+          FIBER_MEASURES["fiber_spawn_many"], suite="fiber", headline="cpu", goal=2.0, floor=None),
+    Bench("fiber_idle", W("fiber_idle"), {"coroutine tasks": W("idle_tasks", "--n", "100000")},
+          FIBER_MEASURES["fiber_idle"], suite="fiber", headline="cpu",
+          extras=("spawn", "bytes_per_task"), mem_goal=8192, floor=None),
+]
 
 # The same rows on the multi_thread schedulers (suite "mt").
 for _b in [b for b in BENCHES if b.suite == "ct"]:
@@ -556,7 +589,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "0")),
                     help="uncounted rounds run first")
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
-    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct,mt,sync,fs"))
+    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct,mt,sync,fiber,fs"))
     ap.add_argument("--mt", type=int, default=int(os.environ.get("BENCH_MT", "0") or 0))
     ap.add_argument("--scale", type=int, default=int(os.environ.get("BENCH_SCALE", "1") or 0),
                     help="also run the mt rows with this many workers (0: no scaling table)")
@@ -776,6 +809,7 @@ def merge_doc(old, blocks):
 
 SUITE_TITLES = {"ct": "current_thread", "mt": "multi_thread, {mt} workers",
                 "sync": "sync primitives and channels, current_thread",
+                "fiber": "fibers against weft's own coroutines and future tasks, current_thread",
                 "fs": "files, current_thread (Tokio and plain blocking calls)"}
 
 
@@ -797,7 +831,7 @@ def render_intro():
             "weft and each peer run side by side in alternating rounds "
             "in one run on one machine, and the ratios are what count.\n\n"
             "The runner rewrites only the blocks between `<!-- bench.py:… -->` markers, and "
-            "of the suites only those it ran (`BENCH_SUITES`, default `ct,mt,sync,fs`), so each suite "
+            "of the suites only those it ran (`BENCH_SUITES`, default `ct,mt,sync,fiber,fs`), so each suite "
             "section carries its own date and settings. Everything outside the markers is kept: "
             "the notes at the end (edit them freely) and sections that other scripts or people "
             "add (put them outside the markers).")
@@ -866,7 +900,11 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, 
     if "tokio" in peers:
         L.append("| tokio | %s (Debian librust-tokio-dev, built offline), %s, %s, release, lto=fat, codegen-units=1 |"
                  % (info["tokio"], info["rustc"], info["cargo"]))
-    if suite in ("ct", "sync", "fs"):
+    if suite == "fiber":
+        L.append("| scheduler | current_thread on both sides (`weft_runtime_create(&rt, NULL)`); the peers "
+                 "are weft's own coroutine and future-task programs, so ratios are fiber / future "
+                 "and judged by the goals, not by a floor of 1 |")
+    elif suite in ("ct", "sync", "fs"):
         L.append("| scheduler | current_thread on both sides (`weft_runtime_create(&rt, NULL)`; "
                  "`Builder::new_current_thread().enable_all()`) |")
     elif suite == "mt":
@@ -911,7 +949,8 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, 
                 cpu_s = "**%s**" % cpu_s
             else:
                 wall_s = "**%s**" % wall_s
-            floor = "n/a" if judged is None else mark(judged <= 1.0)
+            floor = ("–" if b.floor is None else
+                     "n/a" if judged is None else mark(judged <= b.floor))
             if b.floor_peers is not None and p not in b.floor_peers:
                 floor = "–"  # a reference, not a goal
             goal = "–" if b.goal is None else (
@@ -945,7 +984,7 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, 
         L.append("### Memory per idle task")
         L.append("")
         L.append("(peak RSS - RSS before spawning) / tasks, measured inside each program; "
-                 "goal ≤ 256 B per task (Tokio 1.24 is about 1.4 KB).")
+                 "goals as listed (Tokio 1.24's task is about 1.4 KB).")
         L.append("")
         L.append("| benchmark | peer | weft B/task | peer B/task | ratio | goal |")
         L.append("|---|---|--:|--:|--:|:-:|")
@@ -968,7 +1007,7 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, 
         L.append("Medians of the extra values the programs report (seconds unless named).")
         L.append("")
         L.append("| benchmark | value | weft | %s |" % " | ".join(peers))
-        L.append("|---|---|--:|%s" % "--:|" * len(peers))
+        L.append("|---|---|--:|%s" % ("--:|" * len(peers)))
         for b in ext_rows:
             for k in b.extras:
                 cells = [fnum(med(collect_extra(results[b.name]["weft"], k)), 4)]

@@ -37,6 +37,10 @@ typedef struct weft_runtime_options {
     unsigned workers;           /**< multi_thread only; 0 = number of CPUs */
     weft_io_backend io_backend; /**< which I/O backend (default: $WEFT_IO_BACKEND, else epoll) */
     unsigned max_blocking;      /**< blocking pool limit; 0 = 512 */
+    /** Stack bytes of this runtime's fibers (weft/fiber.h) when a spawn
+     *  does not say; 0 = 256 KiB (1 MiB in sanitizer builds of weft).
+     *  16 KiB to 1 GiB, rounded up to whole pages. */
+    size_t fiber_stack_size;
 } weft_runtime_options;
 
 /**

@@ -35,6 +35,9 @@ typedef struct weft_sched_ops {
     /* Wakes every thread inside block_on, which then sees shutting_down
      * and returns -ESHUTDOWN. Any thread. */
     void (*wake_blockers)(weft_runtime *rt);
+    /* Keeps task `t`, being polled on the calling thread, on this thread
+     * from now on (may be NULL: a flavour with one thread). */
+    void (*pin)(weft_runtime *rt, weft_task *t);
 } weft_sched_ops;
 
 /* Single-writer counter: written by one thread, read racily by any. */
@@ -104,7 +107,8 @@ bool weft__owned_complete(weft_runtime *rt, weft_task *t);
  * are cancelled by whoever is running them). Loops until the list is empty. */
 void weft__owned_close_and_shutdown(weft_runtime *rt);
 
-/* Starts a thread with every signal blocked (workers, blocking pool):
+/* Starts a thread with every signal blocked but those a fault raises
+ * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) (workers, blocking pool):
  * process signals go to the application's threads, which may wait for
  * them with signalfd or sigwait. Returns 0 or -errno. */
 int weft__thread_start(pthread_t *th, bool detached, void *(*fn)(void *), void *arg);

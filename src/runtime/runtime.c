@@ -20,6 +20,7 @@ int weft_runtime_create(weft_runtime **out, const weft_runtime_options *opts) {
     *out = NULL;
     if (!opts) opts = &defaults;
     if (opts->io_backend > WEFT_IO_POLL) return -EINVAL;
+    if (opts->fiber_stack_size > ((size_t)1 << 30)) return -EINVAL; /* WEFT_FIBER_STACK_MAX */
     switch (opts->flavor) {
     case WEFT_CURRENT_THREAD: return weft__current_thread_create(out, opts);
     case WEFT_MULTI_THREAD: return weft__multi_thread_create(out, opts);
@@ -154,6 +155,16 @@ int weft__thread_start(pthread_t *th, bool detached, void *(*fn)(void *), void *
     if (detached) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     sigset_t all, old;
     sigfillset(&all);
+    /* Not the signals of a fault: the kernel delivers those to the
+     * faulting thread whatever its mask, but a blocked one kills the
+     * process without running the handler (weft's fiber stack overflow
+     * report, the application's crash reporter). */
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGTRAP);
+    sigdelset(&all, SIGSYS);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int err = pthread_create(th, &attr, fn, arg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -175,7 +175,8 @@ static void ct_free(weft_runtime *rt) {
 }
 
 static const weft_sched_ops ct_ops = {ct_schedule, ct_block_on, ct_shutdown, ct_free,
-                                      ct_wheel,    ct_driver,   NULL,        ct_wake_blockers};
+                                      ct_wheel,    ct_driver,   NULL,        ct_wake_blockers,
+                                      NULL /* one thread: nothing to pin */};
 
 int weft__current_thread_create(weft_runtime **out, const weft_runtime_options *opts) {
     ct_runtime *ct = calloc(1, sizeof *ct);

@@ -39,6 +39,13 @@ static void cancel_and_complete(weft_task *t) {
     complete(t);
 }
 
+_Thread_local weft_task *weft__tls_task;
+
+void weft__task_pin_running(void) {
+    weft_task *t = weft__tls_task;
+    if (t && t->rt->ops->pin) t->rt->ops->pin(t->rt, t);
+}
+
 void weft__task_run(weft_task *t) {
     switch (weft__transition_to_running(&t->state)) {
     case TR_RUN_SUCCESS: break;
@@ -48,7 +55,10 @@ void weft__task_run(weft_task *t) {
     }
     weft_runtime *rt = t->rt;
     weft_context cx = {weft__task_waker_ref(t), rt, WEFT_COOP_BUDGET};
-    if (weft_future_poll(task_future(t), &cx) == WEFT_READY) {
+    weft__tls_task = t;
+    weft_poll r = weft_future_poll(task_future(t), &cx);
+    weft__tls_task = NULL;
+    if (r == WEFT_READY) {
         t->result = 0;
         complete(t);
         return;

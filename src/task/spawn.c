@@ -53,6 +53,7 @@ weft_task *weft__task_create(weft_runtime *rt, void *future, size_t size, size_t
     t->out_size = (uint32_t)out_size;
     t->result = 0;
     t->flags = out_drop ? TASK_HAS_OUT_DROP : 0;
+    atomic_init(&t->pin, 0);
     memcpy(t->future, future, size);
 
     weft__runtime_ref(rt);

@@ -32,6 +32,8 @@
  *   flags (TASK_OUTPUT_TAKEN)
  *                written by the join handle after COMPLETE, read at
  *                dealloc (ordered by the reference count)
+ *   pin          written by the task's own poll (a fiber that started),
+ *                read by the schedulers when they queue or take it
  */
 enum {
     TASK_HAS_OUT_DROP = 1u << 0,  /* an output destructor sits in the allocation's prefix */
@@ -47,6 +49,9 @@ struct weft_task {
     uint32_t out_offset, out_size;
     int32_t result;                               /* 0, or -ECANCELED */
     uint32_t flags;                               /* TASK_* */
+    /* The worker the task must run on (its index + 1), or 0: any. Set by
+     * the task's own poll (a fiber that started), read by schedulers. */
+    _Atomic uint32_t pin;
     alignas(16) unsigned char future[];           /* the future, moved in by spawn */
 };
 
@@ -71,6 +76,14 @@ weft_join_handle weft__join_handle_failed(int err);
 /* Polls the task once; consumes the queue's reference (the caller popped it
  * from a run queue). Sets the thread's "current task" for the poll. */
 void weft__task_run(weft_task *t);
+
+/* The task being polled on this thread (NULL outside a task's poll). */
+extern _Thread_local weft_task *weft__tls_task;
+
+/* Keeps the task being polled on this thread's worker from now on (a
+ * fiber started in it: its thread-local addresses are this thread's).
+ * Does nothing outside a task or on a scheduler with one thread. */
+void weft__task_pin_running(void);
 
 /* Cancels a task the caller owns (weft__transition_to_shutdown returned true):
  * drops the future, completes the task with -ECANCELED. */

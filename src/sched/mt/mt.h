@@ -39,6 +39,7 @@ typedef struct mt_worker {
     unsigned index;
     pthread_t thread;
     weft_local_queue queue; /* stealable by the others */
+    weft_inject inbox;      /* tasks pinned to this worker, woken elsewhere (pinned.c) */
     /* Owned by the worker's thread. */
     weft_task *lifo;
     unsigned lifo_polls;
@@ -76,6 +77,13 @@ void *weft__mt_worker_main(void *arg);
 void weft__mt_schedule(weft_runtime *rt, weft_task *t, bool yield);
 void weft__mt_unpark_worker(mt_worker *w);
 void weft__mt_notify_parked(mt_runtime *rt);
+/* Pinned tasks (pinned.c). send_home: if `t` is pinned to a worker other
+ * than `here` (NULL: not on a worker of this runtime), queues it in that
+ * worker's inbox and returns true. cancel_pinned: at exit, a worker
+ * cancels the tasks pinned to it. */
+void weft__mt_pin(weft_runtime *rt, weft_task *t);
+bool weft__mt_send_home(mt_runtime *rt, mt_worker *here, weft_task *t);
+void weft__mt_cancel_pinned(mt_worker *w);
 /* Fires due timers (if the wheel is free, unless wait_for_lock). Returns
  * whether timers are left (true if the wheel was busy). */
 bool weft__mt_fire_timers(mt_runtime *rt, bool wait_for_lock);

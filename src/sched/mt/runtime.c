@@ -103,6 +103,8 @@ static void mt_shutdown(weft_runtime *base) {
         w->lifo = NULL;
         weft_task *t;
         while ((t = weft__local_queue_pop(&w->queue))) weft__task_drop_notified(t);
+        weft_task_queue inbox = inject_close(&w->inbox);
+        drop_queued(&inbox);
     }
     weft_task_queue rest = inject_close(&rt->inject);
     drop_queued(&rest);
@@ -117,6 +119,7 @@ static void mt_free(weft_runtime *base) {
     mt_runtime *rt = (mt_runtime *)base;
     weft__driver_free(&rt->driver);
     for (unsigned i = 0; i < rt->num_workers; i++) {
+        inject_destroy(&rt->workers[i].inbox);
     }
     free(rt->workers);
     weft__idle_destroy(&rt->idle);
@@ -126,7 +129,8 @@ static void mt_free(weft_runtime *base) {
 }
 
 static const weft_sched_ops mt_ops = {weft__mt_schedule, mt_block_on, mt_shutdown, mt_free,
-                                      mt_wheel,          mt_driver,   mt_stats,    mt_wake_blockers};
+                                      mt_wheel,          mt_driver,   mt_stats,    mt_wake_blockers,
+                                      weft__mt_pin};
 
 /* ---- creation ------------------------------------------------------------ */
 
@@ -169,6 +173,7 @@ int weft__multi_thread_create(weft_runtime **out, const weft_runtime_options *op
         w->rand = 0x9e3779b9u * (i + 1);
         weft__local_queue_init(&w->queue);
         weft__parker_init(&w->parker);
+        inject_init(&w->inbox);
     }
     for (unsigned i = 0; i < n; i++) {
         err = weft__thread_start(&rt->workers[i].thread, false, weft__mt_worker_main, &rt->workers[i]);

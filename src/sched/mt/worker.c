@@ -44,7 +44,9 @@ static void notify_if_work_pending(mt_runtime *rt) {
 void weft__mt_schedule(weft_runtime *base, weft_task *t, bool yield) {
     mt_runtime *rt = (mt_runtime *)base;
     mt_worker *w = weft__tls_worker;
-    if (w && w->rt == rt) {
+    if (w && w->rt != rt) w = NULL;
+    if (weft__mt_send_home(rt, w, t)) return;
+    if (w) {
         bool notify;
         if (yield) {
             /* A task that woke itself goes behind the others on this worker;
@@ -149,7 +151,9 @@ static void park_once(mt_worker *w) {
     release_driver(rt);
 }
 
-static bool has_local_work(mt_worker *w) { return w->lifo || !local_queue_is_empty(&w->queue); }
+static bool has_local_work(mt_worker *w) {
+    return w->lifo || !local_queue_is_empty(&w->queue) || !inject_is_empty(&w->inbox);
+}
 
 static void park(mt_worker *w) {
     mt_runtime *rt = w->rt;
@@ -182,6 +186,7 @@ static weft_task *next_local(mt_worker *w) {
     if (w->tick % MT_GLOBAL_INTERVAL == 0) {
         weft_task *t = inject_pop(&rt->inject);
         if (t) return t;
+        if ((t = inject_pop(&w->inbox))) return t;
     }
     if (w->lifo) {
         weft_task *t = w->lifo;
@@ -190,6 +195,7 @@ static weft_task *next_local(mt_worker *w) {
     }
     weft_task *t = weft__local_queue_pop(&w->queue);
     if (t) return t;
+    if ((t = inject_pop(&w->inbox))) return t;
     /* Take a fair share of the inject queue into the ring, one lock. */
     size_t share = atomic_load_explicit(&rt->inject.len, memory_order_relaxed) / rt->num_workers + 1;
     if (share > MT_INJECT_BATCH) share = MT_INJECT_BATCH;
@@ -220,6 +226,7 @@ static weft_task *steal_work(mt_worker *w) {
 
 static void run_task(mt_worker *w, weft_task *t) {
     mt_runtime *rt = w->rt;
+    if (weft__mt_send_home(rt, w, t)) return; /* stolen, or from the inject queue */
     if (w->is_searching) {
         /* Found work: stop searching; if we were the last searcher, wake
          * another worker to look for the rest. */
@@ -264,6 +271,7 @@ void *weft__mt_worker_main(void *arg) {
         park(w);
     }
     if (w->is_searching) weft__idle_transition_from_searching(&rt->idle);
+    weft__mt_cancel_pinned(w);
     weft__tls_worker = NULL;
     weft__tls_runtime = NULL;
     return NULL;
