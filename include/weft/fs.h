@@ -596,6 +596,85 @@ WEFT_API void weft_read_dir_close(weft_read_dir *d);
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/* Blocking-style calls for fibers                                           */
+/* ------------------------------------------------------------------------ */
+
+/** @defgroup fs_fiber Files from fibers
+ * Blocking-style calls for fibers (weft/fiber.h): each is weft_await over
+ * the future of the same name, so it suspends the fiber, never the thread.
+ * Each returns what the future's `result` says, or -ECANCELED (the fiber
+ * was cancelled: the future was dropped, with the cancel-safety it
+ * documents: an open is closed, a buffer read is freed) or -EPERM (not
+ * called from a fiber). Outputs are stored only on success. Fiber only.
+ * @{ */
+
+/** Opens `path` with `opts` (NULL: read only) into `*out` (weft_file_open). 0 or -errno. */
+WEFT_API int weft_fiber_file_open(weft_file *out, const char *path, const weft_open_options *opts);
+/** Creates or truncates `path` for writing into `*out` (weft_file_create_init). 0 or -errno. */
+WEFT_API int weft_fiber_file_create(weft_file *out, const char *path);
+/** Waits until the writes accepted on `f` are written and nothing is in
+ *  flight on it (weft_flush on the file). 0 or the pending write error. */
+WEFT_API int weft_fiber_file_flush(weft_file *f);
+/** Reads at most `len` bytes at `offset` (weft_file_read_at): bytes, 0 at the end, or -errno. */
+WEFT_API ssize_t weft_fiber_file_read_at(weft_file *f, void *buf, size_t len, uint64_t offset);
+/** Writes `len` bytes at `offset` (weft_file_write_at): `len` or -errno. */
+WEFT_API ssize_t weft_fiber_file_write_at(weft_file *f, const void *buf, size_t len, uint64_t offset);
+/** Reads from the cursor to the end (weft_file_read_to_end): the byte
+ *  count, with the malloc'd, NUL-terminated bytes in `*data` (free them);
+ *  or -errno. */
+WEFT_API ssize_t weft_fiber_file_read_to_end(weft_file *f, unsigned char **data);
+/** Moves the cursor (weft_file_seek): the new position or -errno. */
+WEFT_API int64_t weft_fiber_file_seek(weft_file *f, int64_t offset, int whence);
+/** fsync after the accepted writes (weft_file_sync_all_init). 0 or -errno. */
+WEFT_API int weft_fiber_file_sync_all(weft_file *f);
+/** fdatasync after the accepted writes (weft_file_sync_data_init). 0 or -errno. */
+WEFT_API int weft_fiber_file_sync_data(weft_file *f);
+/** Truncates or extends to `len` bytes (weft_file_set_len). 0 or -errno. */
+WEFT_API int weft_fiber_file_set_len(weft_file *f, uint64_t len);
+/** The metadata of the open file into `*out` (weft_file_metadata). 0 or -errno. */
+WEFT_API int weft_fiber_file_metadata(weft_file *f, weft_metadata *out);
+
+/** Reads the whole file at `path` (weft_fs_read): the byte count, with the
+ *  malloc'd, NUL-terminated bytes in `*data` (free them); or -errno. */
+WEFT_API ssize_t weft_fiber_fs_read(const char *path, unsigned char **data);
+/** Creates or truncates `path` and writes `len` bytes (weft_fs_write). 0 or -errno. */
+WEFT_API int weft_fiber_fs_write(const char *path, const void *buf, size_t len);
+/** The metadata of `path`, following links (weft_fs_metadata). 0 or -errno. */
+WEFT_API int weft_fiber_fs_metadata(const char *path, weft_metadata *out);
+/** The metadata of `path` itself (weft_fs_symlink_metadata_init). 0 or -errno. */
+WEFT_API int weft_fiber_fs_symlink_metadata(const char *path, weft_metadata *out);
+/** mkdir (weft_fs_create_dir_init; mode 0 means 0777). 0 or -errno. */
+WEFT_API int weft_fiber_fs_create_dir(const char *path, uint32_t mode);
+/** mkdir -p (weft_fs_create_dir_all_init). 0 or -errno. */
+WEFT_API int weft_fiber_fs_create_dir_all(const char *path, uint32_t mode);
+/** Removes a file or link (weft_fs_remove_file_init). 0 or -errno. */
+WEFT_API int weft_fiber_fs_remove_file(const char *path);
+/** Removes an empty directory (weft_fs_remove_dir_init). 0 or -errno. */
+WEFT_API int weft_fiber_fs_remove_dir(const char *path);
+/** Removes a directory and everything in it (weft_fs_remove_dir_all_init). 0 or -errno. */
+WEFT_API int weft_fiber_fs_remove_dir_all(const char *path);
+/** Renames `from` to `to` (weft_fs_rename). 0 or -errno. */
+WEFT_API int weft_fiber_fs_rename(const char *from, const char *to);
+/** Makes a hard link (weft_fs_hard_link_init). 0 or -errno. */
+WEFT_API int weft_fiber_fs_hard_link(const char *existing, const char *link);
+/** Makes a symbolic link (weft_fs_symlink_init). 0 or -errno. */
+WEFT_API int weft_fiber_fs_symlink(const char *target, const char *link);
+/** chmod (weft_fs_set_permissions). 0 or -errno. */
+WEFT_API int weft_fiber_fs_set_permissions(const char *path, uint32_t mode);
+/** Copies a file's contents (weft_fs_copy): the bytes copied or -errno. */
+WEFT_API int64_t weft_fiber_fs_copy(const char *from, const char *to);
+/** The canonical absolute path (weft_fs_canonicalize) into `*out` (malloc'd; free it). 0 or -errno. */
+WEFT_API int weft_fiber_fs_canonicalize(const char *path, char **out);
+/** A link's target (weft_fs_read_link) into `*out` (malloc'd; free it). 0 or -errno. */
+WEFT_API int weft_fiber_fs_read_link(const char *path, char **out);
+/** Opens the directory `path` into `*out` (weft_read_dir_open). 0 or -errno. */
+WEFT_API int weft_fiber_read_dir_open(weft_read_dir *out, const char *path);
+/** The next entry of `d` into `*out` (weft_read_dir_next): 1, 0 at the end, or -errno. */
+WEFT_API int weft_fiber_read_dir_next(weft_read_dir *d, weft_dir_entry *out);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif
