@@ -342,10 +342,15 @@ static void test_runtime_destroyed_with_operations_queued(void **state) {
     a.path = P("fifo");
     opener_start(&b);
     b.path = P("fifo");
+    uint64_t trips = pool_trips();
     WEFT_SPAWN_DETACHED(rt, &a);
     WEFT_SPAWN_DETACHED(rt, &b);
-    weft_sleep sl; /* both tasks poll: one open runs, the other is queued */
-    assert_int_equal(weft_block_on(rt, weft_sleep_init(&sl, 100)), 0);
+    /* Until both opens are submitted: one runs, the other is queued. */
+    for (int i = 0; i < 10000 && pool_trips() - trips < 2; i++) {
+        weft_sleep sl;
+        assert_int_equal(weft_block_on(rt, weft_sleep_init(&sl, 1)), 0);
+    }
+    assert_int_equal(pool_trips() - trips, 2);
     assert_int_equal(weft_runtime_destroy_timeout(rt, 50), -ETIMEDOUT);
     pthread_t w;
     pthread_create(&w, NULL, fifo_writer, (void *)P("fifo"));

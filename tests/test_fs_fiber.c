@@ -135,9 +135,13 @@ static void test_cancelled_fiber_closes_what_its_open_made(void **state) {
     assert_int_equal(mkfifo(fifo, 0600), 0);
     int before = fd_count();
     atomic_store(&open_result, 1);
+    uint64_t trips = pool_trips();
     weft_join_handle h = weft_fiber_spawn(g.rt, open_fifo_body, fifo, NULL);
-    weft_sleep sl; /* the fiber starts and its open goes to the pool */
-    AWAIT(weft_sleep_init(&sl, 50));
+    for (int i = 0; i < 10000 && pool_trips() == trips; i++) { /* until its open is on the pool */
+        weft_sleep sl;
+        AWAIT(weft_sleep_init(&sl, 1));
+    }
+    assert_int_equal(pool_trips() - trips, 1);
     weft_join_handle_abort(&h);
     AWAIT(&h.base);
     assert_int_equal(atomic_load(&open_result), -ECANCELED);

@@ -161,7 +161,9 @@ static weft_poll read_at_poll(weft_future *fut, weft_context *cx) {
         if (!(core->flags & WEFT__FILE_READ)) FINISH(f, -EBADF);
         if (f->len == 0) FINISH(f, 0);
         if (atomic_load_explicit(&core->nowait, memory_order_relaxed)) {
-            ssize_t n = weft__fs_pread_nowait(core->fd, f->buf, f->len, f->req.arg);
+            ssize_t n = weft__fs_pread_nowait(core->fd, f->buf,
+                                              f->len < WEFT__FS_INLINE_MAX ? f->len : WEFT__FS_INLINE_MAX,
+                                              f->req.arg);
             if (n == -EOPNOTSUPP) atomic_store_explicit(&core->nowait, false, memory_order_relaxed);
             else if (n != -EAGAIN) FINISH(f, n);
         }

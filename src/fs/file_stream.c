@@ -5,7 +5,8 @@
  * system call at all). When it is empty, the reader takes the cursor and
  * tries preadv2(RWF_NOWAIT) inline: into the buffer for a small read (a
  * window that doubles while the reads stay sequential, 16 KiB to 128 KiB),
- * straight into the caller's buffer for a large one. Only if the pages are
+ * straight into the caller's buffer for a large one (at most 1 MiB per
+ * call: a runtime thread copies no more than that in one poll). Only if the pages are
  * not in memory does a fill go to the pool; the reader then waits for it
  * (its waker in rd_waker) and is served from the buffer when it lands. A
  * dropped read loses nothing: the fill lands in the buffer for the next.
@@ -100,7 +101,7 @@ static weft_poll file_poll_read(weft_stream *s, weft_context *cx, void *buf, siz
             f->window = f->window * 2 > WINDOW_MAX ? WINDOW_MAX : f->window * 2;
         else
             f->window = WINDOW_MIN;
-        size_t want = direct ? (len < FILL_MAX ? len : FILL_MAX) : f->window;
+        size_t want = direct ? (len < FILL_MAX ? len : FILL_MAX) : (len > f->window ? len : f->window);
         uint64_t pos = f->pos;
         uint32_t gen = f->gen;
         bool nowait = seekable && atomic_load_explicit(&f->nowait, memory_order_relaxed);
@@ -113,7 +114,7 @@ static weft_poll file_poll_read(weft_stream *s, weft_context *cx, void *buf, siz
         pthread_mutex_unlock(&f->lock);
 
         if (nowait) {
-            ssize_t n = direct ? weft__fs_pread_nowait(f->fd, buf, len, pos)
+            ssize_t n = direct ? weft__fs_pread_nowait(f->fd, buf, want, pos)
                                : weft__fs_pread_nowait(f->fd, f->rbuf, want, pos);
             if (n >= 0 || (n != -EAGAIN && n != -EOPNOTSUPP)) {
                 pthread_mutex_lock(&f->lock);

@@ -43,8 +43,11 @@ int64_t weft__fs_read_to_end_nowait(weft__fs_op *op, int fd, uint64_t off, uint6
     if (size > off + op->len && size - off < SIZE_MAX / 2 &&
         weft__fs_data_reserve(op, (size_t)(size - off)) != 0)
         return -ENOMEM;
+    size_t limit = op->len + WEFT__FS_INLINE_MAX;
     for (;;) {
+        if (op->len >= limit) return -EAGAIN; /* enough for one poll: the pool reads on */
         size_t room = op->cap ? op->cap - 1 - op->len : 0;
+        if (room > limit - op->len) room = limit - op->len;
         if (room == 0) {
             unsigned char probe[512];
             ssize_t n = weft__fs_pread_nowait(fd, probe, sizeof probe, off + op->len);

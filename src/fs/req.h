@@ -7,8 +7,9 @@
 /* Empties the request for a new future (no work). */
 void weft__fs_req_init(weft_fs_req *r, int code, const char *path, const char *path2, uint64_t arg);
 /* Reads `fd` from off + op->len to the end with RWF_NOWAIT reads into
- * op->data (NUL-terminated): the total, -EAGAIN when a read would block
- * (op->len bytes are in op->data: continue on the pool), -EOPNOTSUPP, or
+ * op->data (NUL-terminated): the total, -EAGAIN when a read would block or
+ * WEFT__FS_INLINE_MAX bytes were read (op->len bytes are in op->data:
+ * continue on the pool), -EOPNOTSUPP, or
  * -errno. `size` is the file's size if known (UINT64_MAX: ask). */
 int64_t weft__fs_read_to_end_nowait(weft__fs_op *op, int fd, uint64_t off, uint64_t size);
 
@@ -18,6 +19,11 @@ int64_t weft__fs_read_to_end_nowait(weft__fs_op *op, int fd, uint64_t off, uint6
 static inline bool weft__fs_first_poll_yields(const weft_fs_req *r, weft_context *cx) {
     return !r->started && !weft_coop_spend(cx);
 }
+
+/* The most bytes an inline read copies in one poll (read_at, read_to_end,
+ * fs_read): a runtime thread never spends more than a fraction of a
+ * millisecond copying; what is left is read on the pool. */
+#define WEFT__FS_INLINE_MAX ((size_t)4 << 20)
 
 /* The largest read_at or write_at copy of one pool trip. */
 #define WEFT__FS_PREAD_MAX ((size_t)4 << 20)
