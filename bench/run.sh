@@ -7,10 +7,10 @@
 #   BENCH_ROUNDS=5        rounds per benchmark and side
 #   BENCH_ONLY=a,b*       only these benchmarks (names or fnmatch patterns)
 #   BENCH_ROUNDS_MT=...   rounds for one suite (BENCH_ROUNDS_<SUITE>)
-#   BENCH_SUITES=ct,mt,sync,fiber,process  suites to run: ct (current_thread), mt
+#   BENCH_SUITES=ct,mt,sync,fiber,process,fs suites to run: ct (current_thread), mt
 #                         (multi_thread, BENCH_MT workers, default nproc), sync,
 #                         fiber (fibers against weft's futures), process (child
-#                         processes); only the sections
+#                         processes), fs (files, against tokio::fs and blocking calls); only the sections
 #                         of the suites that ran are rewritten in BENCH_OUT
 #   BENCH_SCALE=1         the mt rows also run with this many workers, for the
 #                         "1 -> N workers" table (0: not)
@@ -81,9 +81,14 @@ echo "bench: building the tokio::sync peer"
 rm -f bench/peers/tokio_sync/Cargo.lock
 (cd bench/peers/tokio_sync && CARGO_TARGET_DIR="$ROOT/build/peers/tokio_sync" "$CARGO" build --release --offline --quiet)
 
+echo "bench: building the tokio::fs peer"
+rm -f bench/peers/tokio_fs/Cargo.lock
+(cd bench/peers/tokio_fs && CARGO_TARGET_DIR="$ROOT/build/peers/tokio_fs" "$CARGO" build --release --offline --quiet)
+
 mkdir -p bench/out
 python3 bench/tools/bench.py \
   --var tokio_sync_bin="build/peers/tokio_sync/release/tokio_sync_bench" \
+  --var tokio_fs_bin="build/peers/tokio_fs/release/tokio_fs_bench" \
   --root "$ROOT" \
   --weft-bin "$BUILD/bench" --weft-build "$BUILD" \
   --tokio-bin "$PEER_TARGET/release/tokio_bench" --tokio-target "$PEER_TARGET" \

@@ -21,6 +21,7 @@
 #include "weft/frame.h"
 #include "weft/net.h"
 #include "weft/resolver.h"
+#include "weft/fs.h"
 #include "weft/sync.h"
 #include "weft/channel.h"
 #include "weft/join_set.h"

@@ -40,10 +40,11 @@ need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 cargo_bin=$(find_cargo || true)
 [ -n "$cargo_bin" ] || need+=(cargo rustc)
-# Tokio itself plus the crates behind the features the peer enables
-# (rt, rt-multi-thread, time, sync, net, macros, process) and libc.
+# Tokio itself plus the crates behind the features the peers enable
+# (rt, rt-multi-thread, time, sync, net, macros, process; fs and io-util
+# for the file peer) and libc.
 for c in "tokio-1.*" "tokio-macros-[0-9]*" "mio-0.8*" "socket2-0.4*" "num_cpus-1*" \
-         "signal-hook-registry-1*" "bytes-1*" \
+         "signal-hook-registry-1*" "bytes-1*" "memchr-2*" \
          "pin-project-lite-0.2*" "libc-0.2*"; do
   if ! have_crate "$c"; then need+=(librust-tokio-dev); break; fi
 done

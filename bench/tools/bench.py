@@ -19,7 +19,7 @@ given on the command line are substituted. A peer is any program that
 prints the RESULT line: a future echo-server suite would point `weft` and
 each peer at a driver script that starts the server, runs the load
 generator and prints RESULT itself. Give the row a `suite` name and enable
-it with BENCH_SUITES (default: "ct,mt,sync,fiber").
+it with BENCH_SUITES (default: "ct,mt,sync,fiber,fs").
 
 The output file is shared: the runner owns only the blocks between
 `<!-- bench.py:KEY -->` and `<!-- /bench.py:KEY -->` (KEY = intro,
@@ -32,9 +32,10 @@ Environment (read by run.sh and passed on as options):
     BENCH_ROUNDS   rounds (default 5)
     BENCH_ROUNDS_<SUITE>  rounds for one suite (BENCH_ROUNDS_MT=3, ...)
     BENCH_ONLY     comma-separated benchmark names or fnmatch patterns
-    BENCH_SUITES   comma-separated suites (default "ct,mt,sync,fiber,process";
+    BENCH_SUITES   comma-separated suites (default "ct,mt,sync,fiber,process,fs";
                    "mt" is the multi_thread variants, with BENCH_MT workers,
-                   default nproc; "process" spawns /bin/true against tokio::process)
+                   default nproc; "process" spawns /bin/true against tokio::process;
+                   "fs" files against tokio::fs and plain blocking calls)
     BENCH_SCALE    with mt: also run every mt row with this many workers
                    (default 1) and write a "1 -> N workers" table; 0: don't
     BENCH_QUIET    before each run, wait (up to BENCH_QUIET_WAIT seconds,
@@ -67,7 +68,7 @@ import time
 class Bench:
     def __init__(self, name, weft, peers, measures, suite="ct", headline="secs",
                  goal=None, extras=(), mem_goal=None, note=None, scale="secs",
-                 variant_of=None, sched=False, floor=1.0):
+                 variant_of=None, sched=False, floor=1.0, floor_peers=None):
         self.name = name            # row name (unique)
         self.weft = weft            # argv template list
         self.peers = peers          # {peer name: argv template list}
@@ -82,6 +83,7 @@ class Bench:
         self.variant_of = variant_of  # (row name, workers) of a scaling run; not a table row
         self.sched = sched          # mt: also count system calls per task (strace pass)
         self.floor = floor          # ratio every row must meet (None: none, e.g. fibers/futures)
+        self.floor_peers = floor_peers  # peers the floor applies to; None: all (others are references)
 
 
 def W(prog, *args):
@@ -215,6 +217,30 @@ SYNC_ROWS = [
 for _name, _what in SYNC_ROWS:
     BENCHES.append(Bench(_name, W(_name), {"tokio": ["{tokio_sync_bin}", _name]},
                          _what + ". weft's primitive against the tokio::sync one.", suite="sync"))
+
+# Files (suite "fs"): bench/weft/fs.c against tokio::fs (bench/peers/tokio_fs)
+# and against the same work in plain blocking system calls (bench_fs
+# --blocking), all on current_thread. The floor is Tokio; the blocking
+# calls are the reference the ratio is stated against.
+FS_ROWS = [
+    ("fs_read_4k", "Read a whole 4 KiB file by path, 20,000 times (weft_fs_read; tokio::fs::read; "
+                   "open + fstat + read to the end + close)."),
+    ("fs_read_1m", "Read a whole 1 MiB file by path, 1,000 times."),
+    ("fs_seq_4k", "Open a 4 KiB file, read it 512 bytes at a time to the end, close; 20,000 times "
+                  "(weft_read on the file stream; AsyncReadExt::read on tokio::fs::File; read(2))."),
+    ("fs_seq_1m", "The same over a 1 MiB file (2,049 reads of 512 bytes per file), 200 times."),
+    ("fs_metadata", "Metadata of a path, 50,000 times (weft_fs_metadata; tokio::fs::metadata; stat(2))."),
+    ("fs_read_dir", "Open a directory of 10,000 entries, read every entry's name and type, close; "
+                    "100 times (weft_read_dir_next; ReadDir::next_entry + DirEntry::file_type; "
+                    "opendir/readdir)."),
+]
+for _name, _what in FS_ROWS:
+    BENCHES.append(Bench(_name, W("fs", _name),
+                         {"tokio": ["{tokio_fs_bin}", _name],
+                          "blocking": W("fs", _name, "--blocking")},
+                         _what + " Files in a directory under /tmp, read once before the "
+                         "measured section (so from the page cache on every side).",
+                         suite="fs", floor_peers=("tokio",)))
 
 # The mt rows whose system calls per task are counted (one untimed run of
 # each side under `strace -f -c` after the timed rounds; BENCH_STRACE=0 skips).
@@ -586,7 +612,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", "0")),
                     help="uncounted rounds run first")
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
-    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct,mt,sync,fiber,process"))
+    ap.add_argument("--suites", default=os.environ.get("BENCH_SUITES", "ct,mt,sync,fiber,process,fs"))
     ap.add_argument("--mt", type=int, default=int(os.environ.get("BENCH_MT", "0") or 0))
     ap.add_argument("--scale", type=int, default=int(os.environ.get("BENCH_SCALE", "1") or 0),
                     help="also run the mt rows with this many workers (0: no scaling table)")
@@ -807,7 +833,8 @@ def merge_doc(old, blocks):
 SUITE_TITLES = {"ct": "current_thread", "mt": "multi_thread, {mt} workers",
                 "sync": "sync primitives and channels, current_thread",
                 "fiber": "fibers against weft's own coroutines and future tasks, current_thread",
-                "process": "child processes"}
+                "process": "child processes",
+                "fs": "files, current_thread (Tokio and plain blocking calls)"}
 
 
 def run_info(a, started, finished, nproc):
@@ -828,7 +855,7 @@ def render_intro():
             "weft and each peer run side by side in alternating rounds "
             "in one run on one machine, and the ratios are what count.\n\n"
             "The runner rewrites only the blocks between `<!-- bench.py:… -->` markers, and "
-            "of the suites only those it ran (`BENCH_SUITES`, default `ct,mt,sync,fiber`), so each suite "
+            "of the suites only those it ran (`BENCH_SUITES`, default `ct,mt,sync,fiber,fs`), so each suite "
             "section carries its own date and settings. Everything outside the markers is kept: "
             "the notes at the end (edit them freely) and sections that other scripts or people "
             "add (put them outside the markers).")
@@ -901,7 +928,7 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, 
         L.append("| scheduler | current_thread on both sides (`weft_runtime_create(&rt, NULL)`); the peers "
                  "are weft's own coroutine and future-task programs, so ratios are fiber / future "
                  "and judged by the goals, not by a floor of 1 |")
-    elif suite in ("ct", "sync"):
+    elif suite in ("ct", "sync", "fs"):
         L.append("| scheduler | current_thread on both sides (`weft_runtime_create(&rt, NULL)`; "
                  "`Builder::new_current_thread().enable_all()`) |")
     elif suite == "process":
@@ -921,9 +948,12 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, 
     L.append("Wall and CPU are seconds of the measured section, timed inside each program "
              "(runtime creation and teardown excluded). Ratios are weft / peer: below 1 means "
              "weft is faster. Peak RSS is the whole process (`wait4` rusage, via `bench/tools/rusage.c`). The judged "
-             "ratio is in **bold**; floor: ≤ 1.00 on every row; goal as listed. Noise is the "
+             "ratio is in **bold**; floor: ≤ 1.00 on every row%s; goal as listed. Noise is the "
              "larger of the two sides' interquartile range / median of the judged metric over "
-             "the rounds.")
+             "the rounds." % (
+                 " against %s (the other peers are references: their ratio is stated, not judged)"
+                 % ", ".join(sorted({p for b in benches if b.floor_peers for p in b.floor_peers}))
+                 if any(b.floor_peers for b in benches) else ""))
     L.append("")
     L.append("| benchmark | peer | weft wall | peer wall | wall ratio | weft CPU | peer CPU | CPU ratio "
              "| weft peak RSS | peer peak RSS | floor ≤ 1 | goal | noise |")
@@ -948,6 +978,8 @@ def render_suite(a, suite, benches, variants, results, info, rounds, mt, scale, 
                 wall_s = "**%s**" % wall_s
             floor = ("–" if b.floor is None else
                      "n/a" if judged is None else mark(judged <= b.floor))
+            if b.floor_peers is not None and p not in b.floor_peers:
+                floor = "–"  # a reference, not a goal
             goal = "–" if b.goal is None else (
                 "≤ %.2f %s" % (b.goal, "n/a" if judged is None else mark(judged <= b.goal)))
             L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
@@ -1082,6 +1114,11 @@ def render_measures():
              "one `RESULT <name> secs=… cpu=… key=value…` line. Run one by hand with "
              "`build/release/bench/bench_<name> [--n N] [--mt W] [--threads K] [--iters I]` or "
              "`build/peers/tokio/release/tokio_bench <name> [--n N] [--mt W] [--threads K] [--iters I]`.")
+    L.append("")
+    L.append("The file rows (suite `fs`) are `bench/weft/fs.c` (`bench_fs <row>`; `bench_fs <row> "
+             "--blocking` is the same work in plain blocking system calls) and "
+             "`bench/peers/tokio_fs` (`tokio_fs_bench <row>`); each prints the checksum of what "
+             "it read (`sum=`), the same on every side.")
     L.append("")
     seen = set()
     for b in BENCHES:

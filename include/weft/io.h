@@ -3,7 +3,7 @@
  * weft/io.h — asynchronous byte streams and the reactor's public face.
  *
  *  - weft_stream: the reader/writer interface every byte stream implements
- *    (TCP, Unix, and later files and TLS), a vtable of poll_read /
+ *    (TCP, Unix, files, and later TLS), a vtable of poll_read /
  *    poll_write / poll_flush / poll_shutdown in the style of Tokio's
  *    AsyncRead / AsyncWrite.
  *  - Futures over any weft_stream: read, readv, read_exact, write, writev,
