@@ -186,9 +186,28 @@ static int seal(weft__tls_conn *c, const void *buf, size_t len) {
     return fail(c, weft__tls_error(c, r, e, false));
 }
 
-/* After encrypting: hand the records on now if the inner stream takes them
- * (what it does not take goes with the next call). */
+/*
+ * The start of a write: reserves one unit of the task's budget for the
+ * hand-off after encrypting (so that a spent budget never leaves records
+ * of a completed write behind: only a full inner stream does), then
+ * pushes earlier records on. False: pending, nothing taken. True with
+ * *res < 0: fails; with *res == 0: go on.
+ */
+static bool write_begin(weft__tls_conn *c, weft_context *cx, ssize_t *res) {
+    if (!weft_coop_spend(cx)) return false; /* the task was woken */
+    if (write_prepare(c, cx, res) == WEFT_PENDING) {
+        cx->budget++; /* refunded: nothing was done */
+        return false;
+    }
+    if (*res < 0) cx->budget++;
+    return true;
+}
+
+/* After encrypting: hand the records on now, with the unit write_begin
+ * reserved; what a full inner stream does not take goes with the next
+ * write, flush, shutdown or read. */
 static ssize_t write_finish(weft__tls_conn *c, weft_context *cx, size_t taken) {
+    cx->budget++;
     (void)weft__tls_out_flush(c, cx);
     return c->write_err ? c->write_err : (ssize_t)taken;
 }
@@ -204,10 +223,11 @@ static weft_poll tls_poll_write(weft_stream *st, weft_context *cx, const void *b
         }
         return c->inner->vt->poll_write(c->inner, cx, NULL, 0, res); /* a probe */
     }
-    if (write_prepare(c, cx, res) == WEFT_PENDING) return WEFT_PENDING;
+    if (!write_begin(c, cx, res)) return WEFT_PENDING;
     if (*res < 0) return WEFT_READY;
     size_t n = len < WRITE_CHUNK ? len : WRITE_CHUNK;
     int r = seal(c, buf, n);
+    if (r < 0) cx->budget++;
     *res = r < 0 ? r : write_finish(c, cx, n);
     return WEFT_READY;
 }
@@ -219,7 +239,7 @@ static weft_poll tls_poll_writev(weft_stream *st, weft_context *cx, const struct
     if (total == 0) return tls_poll_write(st, cx, NULL, 0, res);
     weft__tls_conn *c = conn_of(st);
     CHECK(c, res);
-    if (write_prepare(c, cx, res) == WEFT_PENDING) return WEFT_PENDING;
+    if (!write_begin(c, cx, res)) return WEFT_PENDING;
     if (*res < 0) return WEFT_READY;
     size_t taken = 0;
     for (int i = 0; i < n && taken < WRITE_CHUNK; i++) {
@@ -229,6 +249,7 @@ static weft_poll tls_poll_writev(weft_stream *st, weft_context *cx, const struct
         int r = seal(c, iov[i].iov_base, k);
         if (r < 0) {
             if (taken == 0) {
+                cx->budget++;
                 *res = r;
                 return WEFT_READY;
             }
