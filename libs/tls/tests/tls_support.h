@@ -30,6 +30,21 @@
 
 extern char **environ;
 
+/* Reads a whole file into a NUL-terminated buffer (the caller frees). */
+static inline __attribute__((unused)) char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return strdup("");
+    size_t cap = 4096, n = 0, r;
+    char *b = malloc(cap);
+    while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (cap - n < 2) b = realloc(b, cap *= 2);
+    }
+    b[n] = 0;
+    fclose(f);
+    return b;
+}
+
 /* ---- the PKI --------------------------------------------------------------------- */
 
 static char pki_dir[64];
@@ -122,7 +137,7 @@ static void make_leaf(const char *base, const char *cn, const char *san, X509 *c
  *   untrusted.pem/.key    the same names, signed by another CA
  *   client.pem/.key       a client ("weft client"), signed by the CA
  *   alt.pem/.key          alt.test, signed by the CA (SNI)
- *   chain.pem             server.pem followed by ca.pem
+ *   chain.pem/.key        server.pem followed by ca.pem; server.key
  */
 static inline __attribute__((unused)) void pki_make(void) {
     if (pki_dir[0]) return;
@@ -155,25 +170,17 @@ static inline __attribute__((unused)) void pki_make(void) {
         fclose(in);
     }
     fclose(out);
+    /* chain.key: server.key, under the name server_ctx("chain") looks for */
+    char *key = slurp(pki_file("server.key"));
+    out = fopen(pki_file("chain.key"), "w");
+    assert_non_null(out);
+    fputs(key, out);
+    fclose(out);
+    free(key);
     X509_free(ca);
     X509_free(other);
     EVP_PKEY_free(ca_key);
     EVP_PKEY_free(other_key);
-}
-
-/* Reads a whole file into a NUL-terminated buffer (the caller frees). */
-static inline __attribute__((unused)) char *slurp(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return strdup("");
-    size_t cap = 4096, n = 0, r;
-    char *b = malloc(cap);
-    while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (cap - n < 2) b = realloc(b, cap *= 2);
-    }
-    b[n] = 0;
-    fclose(f);
-    return b;
 }
 
 /* ---- contexts ------------------------------------------------------------------------ */
@@ -301,6 +308,7 @@ static inline __attribute__((unused)) void peer_say(peer *p, const char *text) {
  */
 static inline __attribute__((unused)) uint16_t s_server_start(peer *p, const char *base,
                                                               const char *const *extra) {
+    pki_make();
     const char *openssl = program(WEFT_TEST_OPENSSL, "openssl");
     char cert[64], key[64];
     snprintf(cert, sizeof cert, "%s.pem", base);
