@@ -38,8 +38,8 @@
  *    request written before a read for its answer is always sent). A
  *    dropped pending write took nothing.
  *  - Shutdown (weft_shutdown_init) sends close_notify, then shuts the inner
- *    stream's write direction (TCP sends FIN). Reading goes on (TLS 1.3 has
- *    half-closed connections); writing after it is -EPIPE.
+ *    stream's write direction (TCP sends FIN). Reading goes on (the peer
+ *    may still answer); writing after it is -EPIPE.
  *  - The handshake is a future of its own, run once before any read or
  *    write (they fail with -ENOTCONN until it succeeded). A handshake that
  *    fails, or that is dropped before it finished (say by weft_timeout),

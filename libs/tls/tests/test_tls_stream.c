@@ -310,9 +310,9 @@ static void test_large_echo_through_copy(void **state) {
 /* ---- close_notify both ways, half-close --------------------------------------------------------- */
 
 static void *close_fiber(void *arg) {
-    (void)arg;
+    weft_tls_options o = {.max_version = (weft_tls_version)(intptr_t)arg};
     duo d;
-    weft_tls_context *cctx = client_ctx(NULL), *sctx = server_ctx("server", NULL);
+    weft_tls_context *cctx = client_ctx(&o), *sctx = server_ctx("server", NULL);
     duo_open(&d, cctx, sctx, "localhost");
     FCHECK_EQ(handshake_both(&d.c, &d.s, NULL), 0);
     char buf[64];
@@ -347,7 +347,8 @@ static void *close_fiber(void *arg) {
 static void test_close_notify_both_ways(void **state) {
     (void)state;
     weft_runtime *rt = rt_new();
-    run_fiber(rt, close_fiber, NULL);
+    run_fiber(rt, close_fiber, (void *)(intptr_t)WEFT_TLS_1_3);
+    run_fiber(rt, close_fiber, (void *)(intptr_t)WEFT_TLS_1_2);
     weft_runtime_destroy(rt);
 }
 
