@@ -392,8 +392,10 @@ int weft_tls_stream_client(weft_tls_stream *s, weft_tls_context *ctx, weft_strea
     if (err) return err;
     SSL_set_connect_state(c->ssl);
     if (server_name) {
-        c->server_name = strdup(server_name);
+        size_t n = strlen(server_name) + 1;
+        c->server_name = malloc(n); /* (not strdup: its allocation is libc's own) */
         if (!c->server_name) goto nomem;
+        memcpy(c->server_name, server_name, n);
         if (is_ip(server_name)) {
             /* An address: checked against the certificate's IP entries; no
              * SNI (RFC 6066 allows only DNS names there). */
