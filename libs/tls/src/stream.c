@@ -171,12 +171,15 @@ static weft_poll write_prepare(weft__tls_conn *c, weft_context *cx, ssize_t *res
     return WEFT_READY;
 }
 
-/* Encrypts `len` bytes into `out`; 1 or an error. */
-static int seal(weft__tls_conn *c, const void *buf, size_t len) {
+/* Encrypts `len` bytes into records: queued in `out`, or, with `direct`,
+ * offered to the inner stream first. 1 or an error. */
+static int seal(weft__tls_conn *c, weft_context *cx, const void *buf, size_t len, bool direct) {
     size_t w;
-    c->mode = 0;
+    c->cx = cx;
+    c->mode = direct ? WEFT__TLS_MAY_WRITE : 0;
     ERR_clear_error();
     int r = SSL_write_ex(c->ssl, buf, len, &w);
+    c->mode = 0;
     if (r == 1) return 1;
     int e = SSL_get_error(c->ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
@@ -226,9 +229,19 @@ static weft_poll tls_poll_write(weft_stream *st, weft_context *cx, const void *b
     if (!write_begin(c, cx, res)) return WEFT_PENDING;
     if (*res < 0) return WEFT_READY;
     size_t n = len < WRITE_CHUNK ? len : WRITE_CHUNK;
-    int r = seal(c, buf, n);
-    if (r < 0) cx->budget++;
-    *res = r < 0 ? r : write_finish(c, cx, n);
+    /* One record (TLS's largest is 16 KiB of plaintext): offered to the
+     * inner stream directly, with the unit write_begin reserved. */
+    bool direct = n <= SSL3_RT_MAX_PLAIN_LENGTH;
+    if (direct) cx->budget++;
+    int r = seal(c, cx, buf, n, direct);
+    if (r < 0 && !direct) cx->budget++;
+    if (r < 0 || direct) {
+        /* what the inner stream did not take waits in `out` for the next
+         * write, flush, shutdown or read (it was full) */
+        *res = r < 0 ? r : c->write_err ? c->write_err : (ssize_t)n;
+        return WEFT_READY;
+    }
+    *res = write_finish(c, cx, n);
     return WEFT_READY;
 }
 
@@ -246,7 +259,7 @@ static weft_poll tls_poll_writev(weft_stream *st, weft_context *cx, const struct
         size_t k = iov[i].iov_len;
         if (k > WRITE_CHUNK - taken) k = WRITE_CHUNK - taken;
         if (k == 0) continue;
-        int r = seal(c, iov[i].iov_base, k);
+        int r = seal(c, cx, iov[i].iov_base, k, false);
         if (r < 0) {
             if (taken == 0) {
                 cx->budget++;

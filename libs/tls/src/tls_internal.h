@@ -52,6 +52,9 @@ enum {
 /* What the BIO may do with the inner stream during the current SSL call. */
 enum {
     WEFT__TLS_MAY_READ = 1, /* pull ciphertext from the inner stream (reads, handshake) */
+    /* hand records to the inner stream directly while nothing is queued
+     * (a write of one record: saves copying it into `out`) */
+    WEFT__TLS_MAY_WRITE = 2,
 };
 
 /*
@@ -60,7 +63,8 @@ enum {
  *
  * Outgoing records: the BIO appends every record OpenSSL writes to `out`
  * (it never refuses, so SSL_write never half-completes); out_flush hands
- * `out` to the inner stream. Incoming records: the BIO reads the inner
+ * `out` to the inner stream. A write of one record first offers it to the
+ * inner stream directly, and queues only what that does not take. Incoming records: the BIO reads the inner
  * stream straight into OpenSSL's buffer, registering the polling task's
  * waker when there is nothing.
  */
