@@ -215,6 +215,13 @@ static ssize_t write_finish(weft__tls_conn *c, weft_context *cx, size_t taken) {
     return c->write_err ? c->write_err : (ssize_t)taken;
 }
 
+/* A completed write costs the task at least one unit of budget, whatever
+ * the units lent to its hand-offs came back as (`start`: the budget when
+ * the write began, >= 1). */
+static inline void write_charge(weft_context *cx, uint32_t start) {
+    if (cx->budget > start - 1) cx->budget = start - 1;
+}
+
 static weft_poll tls_poll_write(weft_stream *st, weft_context *cx, const void *buf, size_t len,
                                 ssize_t *res) {
     weft__tls_conn *c = conn_of(st);
@@ -226,6 +233,7 @@ static weft_poll tls_poll_write(weft_stream *st, weft_context *cx, const void *b
         }
         return c->inner->vt->poll_write(c->inner, cx, NULL, 0, res); /* a probe */
     }
+    uint32_t start = cx->budget;
     if (!write_begin(c, cx, res)) return WEFT_PENDING;
     if (*res < 0) return WEFT_READY;
     size_t n = len < WRITE_CHUNK ? len : WRITE_CHUNK;
@@ -235,13 +243,21 @@ static weft_poll tls_poll_write(weft_stream *st, weft_context *cx, const void *b
     if (direct) cx->budget++;
     int r = seal(c, cx, buf, n, direct);
     if (r < 0 && !direct) cx->budget++;
-    if (r < 0 || direct) {
-        /* what the inner stream did not take waits in `out` for the next
-         * write, flush, shutdown or read (it was full) */
-        *res = r < 0 ? r : c->write_err ? c->write_err : (ssize_t)n;
+    if (r < 0) {
+        *res = r;
         return WEFT_READY;
     }
+    if (direct && !weft__tls_out_pending(c)) { /* all handed on */
+        *res = c->write_err ? c->write_err : (ssize_t)n;
+        write_charge(cx, start);
+        return WEFT_READY;
+    }
+    /* Queued records (all of a large write; what a full inner stream did
+     * not take of one record, or a second record OpenSSL slipped in, such
+     * as a key update): hand them on now, with a unit of budget of their
+     * own, so that only a full inner stream leaves records behind. */
     *res = write_finish(c, cx, n);
+    write_charge(cx, start);
     return WEFT_READY;
 }
 
@@ -252,6 +268,7 @@ static weft_poll tls_poll_writev(weft_stream *st, weft_context *cx, const struct
     if (total == 0) return tls_poll_write(st, cx, NULL, 0, res);
     weft__tls_conn *c = conn_of(st);
     CHECK(c, res);
+    uint32_t start = cx->budget;
     if (!write_begin(c, cx, res)) return WEFT_PENDING;
     if (*res < 0) return WEFT_READY;
     size_t taken = 0;
@@ -271,6 +288,7 @@ static weft_poll tls_poll_writev(weft_stream *st, weft_context *cx, const struct
         taken += k;
     }
     *res = write_finish(c, cx, taken);
+    write_charge(cx, start);
     return WEFT_READY;
 }
 
