@@ -88,3 +88,54 @@ for flags in "-UNDEBUG -DWEFT_CHECKS=1" "-DNDEBUG"; do
   "$tmp/mixed"
 done
 echo "check-install: pkg-config (shared, static), find_package(weft) and mixed build flags all build and run"
+
+# weft-tls (libs/tls): weft-tls.pc and the weft::tls component.
+if [ ! -e "$build/libs/tls/libweft-tls.so" ]; then
+  echo "check-install: weft-tls was not built (OpenSSL 3's headers are missing: run scripts/deps.sh as root)" >&2
+  exit 1
+fi
+cat > "$tmp/tls.c" <<'C'
+#include <weft.h>
+#include <weft/tls.h>
+#include <stdio.h>
+int main(void) {
+    weft_runtime *rt;
+    if (weft_runtime_create(&rt, NULL) != 0) return 1;
+    weft_tls_context *ctx;
+    int rc = weft_tls_context_create(&ctx, WEFT_TLS_CLIENT, NULL);
+    if (rc) return 2;
+    weft_unix_stream a, b;
+    if (weft_unix_stream_pair(&a, &b, rt) != 0) return 3;
+    weft_tls_stream s;
+    if (weft_tls_stream_client(&s, ctx, &a.stream, "localhost") != 0) return 4;
+    char buf[4];
+    weft_read r;
+    weft_block_on(rt, weft_read_init(&r, &s.stream, buf, sizeof buf));
+    weft_tls_stream_destroy(&s);
+    weft_unix_stream_close(&a);
+    weft_unix_stream_close(&b);
+    weft_tls_context_destroy(ctx);
+    weft_runtime_destroy(rt);
+    printf("installed weft-tls works: %s\n", weft_strerror((int)r.result));
+    return r.result == -ENOTCONN ? 0 : 5;
+}
+C
+cc -o "$tmp/tls_pc" "$tmp/tls.c" $(pkg-config --cflags --libs weft-tls)
+LD_LIBRARY_PATH="$(pkg-config --variable=libdir weft)" "$tmp/tls_pc"
+cc -o "$tmp/tls_pc_static" "$tmp/tls.c" $(pkg-config --cflags weft-tls) \
+  "$(pkg-config --variable=libdir weft)/libweft-tls.a" "$(pkg-config --variable=libdir weft)/libweft.a" \
+  $(pkg-config --libs libssl libcrypto) -pthread
+"$tmp/tls_pc_static"
+mkdir -p "$tmp/tls_consumer"
+cp "$tmp/tls.c" "$tmp/tls_consumer/main.c"
+cat > "$tmp/tls_consumer/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.25)
+project(tls_consumer C)
+find_package(weft REQUIRED COMPONENTS tls)
+add_executable(tls_consumer main.c)
+target_link_libraries(tls_consumer PRIVATE weft::tls)
+CM
+cmake -S "$tmp/tls_consumer" -B "$tmp/tls_consumer/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/tls_consumer/build" >/dev/null
+"$tmp/tls_consumer/build/tls_consumer"
+echo "check-install: weft-tls through pkg-config (shared, static) and find_package(weft COMPONENTS tls)"

@@ -19,6 +19,10 @@ have_pkg libcmocka-dev || need+=(libcmocka-dev)
 have_cmd spin || need+=(spin)
 have_pkg liburing-dev || need+=(liburing-dev)
 have_cmd doxygen || need+=(doxygen)
+# weft-tls (libs/tls): OpenSSL 3's headers; its tests start openssl and curl
+have_pkg libssl-dev || need+=(libssl-dev)
+have_cmd openssl || need+=(openssl)
+have_cmd curl || need+=(curl)
 if [ "$bench" = 1 ]; then
   have_pkg libuv1-dev || need+=(libuv1-dev)
   have_cmd go || need+=(golang-go)

@@ -45,7 +45,24 @@ enum weft_error {
     WEFT_ENOTHREAD,
     /** A stream ended in the middle of a frame (framed readers, weft/frame.h). */
     WEFT_ETRUNCATED,
-    WEFT_ERROR_LAST = WEFT_ETRUNCATED,
+    /** TLS: the peer's certificate did not verify (untrusted issuer,
+     *  expired, not for this host name, ...). */
+    WEFT_ETLS_VERIFY,
+    /** TLS: the handshake failed (no common version, cipher suite or
+     *  application protocol; a malformed handshake message). */
+    WEFT_ETLS_HANDSHAKE,
+    /** TLS: the peer aborted the connection with a fatal alert (it did not
+     *  trust our certificate, say). */
+    WEFT_ETLS_ALERT,
+    /** TLS: the peer broke the protocol after the handshake (a malformed,
+     *  unexpected or forged record). */
+    WEFT_ETLS_PROTOCOL,
+    /** TLS: the connection ended without close_notify, so the data may have
+     *  been cut short. */
+    WEFT_ETLS_TRUNCATED,
+    /** TLS: a certificate, key, CA or cipher list was rejected. */
+    WEFT_ETLS_CONFIG,
+    WEFT_ERROR_LAST = WEFT_ETLS_CONFIG,
 };
 
 /**

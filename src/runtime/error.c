@@ -14,6 +14,12 @@ static const char *const weft_messages[] = {
     [WEFT_EEMPTY - WEFT_ERROR_FIRST] = "Nothing to wait for",
     [WEFT_ENOTHREAD - WEFT_ERROR_FIRST] = "No thread could be started for blocking work",
     [WEFT_ETRUNCATED - WEFT_ERROR_FIRST] = "The stream ended in the middle of a frame",
+    [WEFT_ETLS_VERIFY - WEFT_ERROR_FIRST] = "TLS: peer certificate verification failed",
+    [WEFT_ETLS_HANDSHAKE - WEFT_ERROR_FIRST] = "TLS: handshake failed",
+    [WEFT_ETLS_ALERT - WEFT_ERROR_FIRST] = "TLS: the peer aborted the connection with an alert",
+    [WEFT_ETLS_PROTOCOL - WEFT_ERROR_FIRST] = "TLS: protocol violation by the peer",
+    [WEFT_ETLS_TRUNCATED - WEFT_ERROR_FIRST] = "TLS: connection ended without close_notify (truncated)",
+    [WEFT_ETLS_CONFIG - WEFT_ERROR_FIRST] = "TLS: certificate, key or configuration rejected",
 };
 
 const char *weft_strerror(int err) {
