@@ -19,12 +19,19 @@ have_pkg libcmocka-dev || need+=(libcmocka-dev)
 have_cmd spin || need+=(spin)
 have_pkg liburing-dev || need+=(liburing-dev)
 have_cmd doxygen || need+=(doxygen)
+# libweft-http's tests: libFuzzer (clang), real clients and a real server
+have_cmd clang || need+=(clang)
+have_cmd curl || need+=(curl)
+have_cmd wrk || need+=(wrk)
+have_cmd nginx || need+=(nginx-light)
 if [ "$bench" = 1 ]; then
   have_pkg libuv1-dev || need+=(libuv1-dev)
   have_cmd go || need+=(golang-go)
   have_cmd strace || need+=(strace)
   have_pkg librust-tokio-dev || need+=(librust-tokio-dev)
   have_cmd cargo || need+=(cargo)
+  have_cmd h2o || need+=(h2o)
+  have_pkg librust-hyper-dev || need+=(librust-hyper-dev)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
