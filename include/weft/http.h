@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "coro.h"
 #include "io.h"
 #include "net.h"
 #include "runtime.h"
@@ -518,21 +519,25 @@ WEFT_API void weft_http_client_response_destroy(weft_http_client_response *r);
  */
 typedef struct weft_http_fetch {
     weft_future base;                     /**< the future header: await or drop the future through `&f->base` */
+    weft_coro co;                         /**< @private */
     weft_http_client *client;             /**< @private */
     const weft_http_client_request *req;  /**< @private */
     struct weft__http_cconn *conn;        /**< @private */
-    char *url;                            /**< @private current URL (after redirects) */
-    int state;                            /**< @private */
+    char *url;                            /**< @private the URL being fetched (after redirects) */
+    char *wbuf;                           /**< @private */
+    size_t wlen;                          /**< @private */
+    const char *method;                   /**< @private */
     int attempt;                          /**< @private */
+    bool reused;                          /**< @private */
+    bool head_request;                    /**< @private */
     uint64_t deadline;                    /**< @private */
     union {
         weft_tcp_connect connect;
         weft_write_all write;
         weft_read read;
-        weft_copy copy;
     } op;                                 /**< @private */
     weft_timeout limit;                   /**< @private */
-    size_t sent;                          /**< @private */
+    int err;                              /**< @private */
     int result;                           /**< output */
     weft_http_client_response response;   /**< output when result is 0 */
 } weft_http_fetch;
