@@ -530,6 +530,7 @@ typedef struct weft_http_fetch {
     int attempt;                          /**< @private */
     bool reused;                          /**< @private */
     bool head_request;                    /**< @private */
+    bool body_eof;                        /**< @private */
     uint64_t deadline;                    /**< @private */
     union {
         weft_tcp_connect connect;

@@ -594,6 +594,7 @@ WEFT_ASYNC(weft_http_fetch, fetch_cleanup) {
                 if (self->err) goto failed_final;
                 {
                     size_t n = (size_t)self->op.read.result;
+                    self->body_eof = n == 0;
                     if (self->req->body_stream_len < 0) {
                         char frame[16];
                         int fl = snprintf(frame, sizeof frame, "%zx\r\n", n);
@@ -614,7 +615,7 @@ WEFT_ASYNC(weft_http_fetch, fetch_cleanup) {
                     self->err = self->limit.result ? self->limit.result : self->op.write.result;
                     if (self->err) goto failed_final;
                 }
-                if (self->op.read.result == 0) break;
+                if (self->body_eof) break;
             }
         }
 
