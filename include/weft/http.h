@@ -533,9 +533,9 @@ typedef struct weft_http_fetch {
     bool body_eof;                        /**< @private */
     uint64_t deadline;                    /**< @private */
     union {
-        weft_tcp_connect connect;
-        weft_write_all write;
-        weft_read read;
+        weft_tcp_connect connect; /**< @private */
+        weft_write_all write;     /**< @private */
+        weft_read read;           /**< @private */
     } op;                                 /**< @private */
     weft_timeout limit;                   /**< @private */
     int err;                              /**< @private */
