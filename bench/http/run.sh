@@ -18,6 +18,9 @@
 #   HTTP_SERVER_CPU [0]  HTTP_LOAD_CPU [1]
 #   WEFT_HTTP_SERVER [build/release/examples/http_hello]
 #   HTTP_OUT [docs/benchmarks-http.md]  HTTP_BUILD_DIR [build/bench-http]
+#   HTTP_QUIET [0.15]         before each run, wait (up to HTTP_QUIET_WAIT=60 s) until the
+#                             machine's CPU use is below this fraction (0: don't wait);
+#                             the report counts the runs that started on a busy machine
 #   HTTP_REPORT_ONLY=1        rewrite the report from the last raw results
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -142,6 +145,27 @@ stop_server() {
 }
 trap 'stop_server; exit 130' INT TERM
 
+# Waits until the machine is quiet (other helpers, builds): the fraction of
+# CPU time not idle over half a second below HTTP_QUIET. Prints "busy" if
+# it gave up waiting.
+QUIET=${HTTP_QUIET:-0.15}
+QUIET_WAIT=${HTTP_QUIET_WAIT:-60}
+wait_quiet() {
+  [ "$QUIET" = 0 ] && return 0
+  local deadline=$((SECONDS + QUIET_WAIT))
+  while :; do
+    local a b
+    a=$(awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    sleep 0.5
+    b=$(awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)
+    if awk -v a="$a" -v b="$b" -v q="$QUIET" 'BEGIN {split(a, x, " "); split(b, y, " ");
+        busy = y[1] - x[1]; idle = y[2] - x[2]; exit !(busy / (busy + idle + 1e-9) < q)}'; then
+      return 0
+    fi
+    [ $SECONDS -ge $deadline ] && { echo busy; return 0; }
+  done
+}
+
 # CPU seconds (user + system) the server used, from /proc/PID/stat.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2> /dev/null || echo 0; }
 
@@ -163,6 +187,7 @@ if [ "$REPORT_ONLY" != 1 ]; then
       for ((k = 0; k < NS; k++)); do
         s=${SRV_LIST[$(((k + r) % NS))]}
         [ -z "${NOTE[$s]:-}" ] || continue
+        busy=$(wait_quiet)
         start_server "$s" || { echo "FAIL $s $test $r start" >> "$RES"; continue; }
         run_wrk "$test" "$WARMUP" > /dev/null
         t0=$(cpu_ticks $SRV_PID)
@@ -174,7 +199,7 @@ if [ "$REPORT_ONLY" != 1 ]; then
         p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
         errs=$(echo "$out" | grep -E 'Socket errors|Non-2xx' | tr '\n' ' ')
         cpu=$(awk -v a="$t0" -v b="$t1" -v s="$SECS" 'BEGIN {printf "%.2f", (b - a) / 100 / s}')
-        echo "RUN $s $test $r rps=${rps:-0} p50=${p50:-?} p99=${p99:-?} cpu=$cpu errs=\"${errs}\"" >> "$RES"
+        echo "RUN $s $test $r rps=${rps:-0} p50=${p50:-?} p99=${p99:-?} cpu=$cpu busy=${busy:-0} errs=\"${errs}\"" >> "$RES"
         log "$test round $r: $s ${rps:-0} req/s (server CPU $cpu) ${errs}"
       done
     done
@@ -188,10 +213,12 @@ import re, statistics, sys, datetime, platform, subprocess
 res, out, servers, tests, rounds, secs, conns, depth = sys.argv[1:]
 servers = servers.split(); tests = tests.split()
 runs = {}
+busy_runs = [0]
 for line in open(res):
-    m = re.match(r'RUN (\S+) (\S+) (\d+) rps=(\S+) p50=(\S+) p99=(\S+) cpu=(\S+) errs="(.*)"', line)
+    m = re.match(r'RUN (\S+) (\S+) (\d+) rps=(\S+) p50=(\S+) p99=(\S+) cpu=(\S+) busy=(\S+) errs="(.*)"', line)
     if not m: continue
-    s, t, r, rps, p50, p99, cpu, errs = m.groups()
+    s, t, r, rps, p50, p99, cpu, b, errs = m.groups()
+    if b == "busy": busy_runs[0] += 1
     runs.setdefault((s, t), []).append((float(rps), p50, p99, float(cpu), errs.strip()))
 def med(xs): return statistics.median(xs) if xs else 0
 lines = []
@@ -209,20 +236,29 @@ lines.append("- weft: `examples/http_hello` (current_thread runtime, a plain-fun
              "hyper: 0.14 on Tokio current_thread (`bench/peers/hyper_http`, pipeline_flush on). "
              "nginx: one worker, `return 200`. h2o: one thread, its static-file handler "
              "(h2o has no `return`; the body bytes are the same, its head carries a few more fields).\n")
-lines.append("| test | server | requests/s | ratio weft/peer | p50 | p99 | server CPU (cores) | errors |")
-lines.append("|---|---|---:|---:|---:|---:|---:|---|")
+lines.append("| test | server | requests/s | weft/peer | requests per server CPU-second | weft/peer | p50 | p99 | server CPU (cores) | errors |")
+lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+def eff(xs):
+    return med([x[0] / x[3] for x in xs if x[3] > 0])
 for t in tests:
-    weft = med([x[0] for x in runs.get(("weft", t), [])])
+    wx = runs.get(("weft", t), [])
+    weft = med([x[0] for x in wx]); weft_eff = eff(wx)
     for s in servers:
         xs = runs.get((s, t), [])
         if not xs:
-            lines.append("| %s | %s | not run | | | | | |" % (t, s)); continue
-        m = med([x[0] for x in xs])
+            lines.append("| %s | %s | not run | | | | | | | |" % (t, s)); continue
+        m = med([x[0] for x in xs]); e = eff(xs)
         mid = sorted(xs, key=lambda x: x[0])[len(xs) // 2]
         ratio = "" if s == "weft" or m == 0 else "%.2f" % (weft / m)
+        eratio = "" if s == "weft" or e == 0 else "%.2f" % (weft_eff / e)
         errs = "; ".join(sorted(set(x[4] for x in xs if x[4]))) or "none"
-        lines.append("| %s | %s | %s | %s | %s | %s | %.2f | %s |" % (
-            t, s, "{:,.0f}".format(m), ratio, mid[1], mid[2], med([x[3] for x in xs]), errs))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %.2f | %s |" % (
+            t, s, "{:,.0f}".format(m), ratio, "{:,.0f}".format(e), eratio, mid[1], mid[2],
+            med([x[3] for x in xs]), errs))
+nruns = sum(len(v) for v in runs.values())
+lines.append("")
+lines.append("%d of %d runs started on a busy machine (other programs using more than the "
+             "quiet threshold of the CPU after the wait)." % (busy_runs[0], nruns))
 lines.append("")
 lines.append("Every round, for every server: " + ", ".join(
     "%s/%s %s" % (s, t, " ".join("{:,.0f}".format(x[0]) for x in runs.get((s, t), [])))

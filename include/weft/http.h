@@ -531,6 +531,7 @@ typedef struct weft_http_fetch {
     bool reused;                          /**< @private */
     bool head_request;                    /**< @private */
     bool body_eof;                        /**< @private */
+    bool reading;                         /**< @private the request went out; waiting for the answer */
     uint64_t deadline;                    /**< @private */
     union {
         weft_tcp_connect connect; /**< @private */

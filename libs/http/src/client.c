@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "http_internal.h"
 #include "weft.h"
@@ -104,6 +105,19 @@ WEFT_API size_t weft_http_client_idle(const weft_http_client *c) {
     return n;
 }
 
+/* Whether an idle connection is still usable: a peek that finds the end
+ * of the stream (the server closed it while it sat in the pool) or bytes
+ * nobody asked for says no. Wrapped streams are not peeked (their bytes
+ * are the wrapper's). */
+static bool still_open(cconn *k) {
+    if (k->wrapped) return true;
+    int fd = weft_tcp_stream_fd(&k->tcp);
+    if (fd < 0) return false;
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /* Takes an idle connection for `key`, newest first; closes expired ones. */
 static cconn *pool_take(weft_http_client *c, const char *key) {
     uint64_t now = weft_clock_ms();
@@ -111,14 +125,15 @@ static cconn *pool_take(weft_http_client *c, const char *key) {
     pthread_mutex_lock(&c->lock);
     for (cconn **pp = &c->idle; *pp;) {
         cconn *k = *pp;
-        if (now - k->idle_since > c->opts.idle_timeout_ms) {
+        bool mine = !found && strcmp(k->key, key) == 0;
+        if (now - k->idle_since > c->opts.idle_timeout_ms || (mine && !still_open(k))) {
             *pp = k->next;
             c->nidle--;
             k->next = expired;
             expired = k;
             continue;
         }
-        if (!found && strcmp(k->key, key) == 0) {
+        if (mine) {
             *pp = k->next;
             c->nidle--;
             found = k;
@@ -569,6 +584,7 @@ WEFT_ASYNC(weft_http_fetch, fetch_cleanup) {
         self->conn->rpos = self->conn->rend = 0;
 
         /* ---- the request ---- */
+        self->reading = false;
         self->deadline = weft_clock_ms() + self->client->opts.timeout_ms;
         WEFT_AWAIT(weft_timeout_init(&self->limit,
                                      weft_write_all_init(&self->op.write, self->conn->s, self->wbuf, self->wlen),
@@ -620,6 +636,7 @@ WEFT_ASYNC(weft_http_fetch, fetch_cleanup) {
         }
 
         /* ---- the response head (skipping 1xx) ---- */
+        self->reading = true;
         for (;;) {
             self->err = take_response(self);
             if (self->err == 1) {
@@ -650,7 +667,7 @@ WEFT_ASYNC(weft_http_fetch, fetch_cleanup) {
             k->kind = h->body;
             k->left = h->body == WEFT_HTTP_BODY_LENGTH ? (uint64_t)h->content_length : 0;
             k->done = h->body == WEFT_HTTP_BODY_NONE;
-            k->keep_alive = h->keep_alive;
+            k->keep_alive = h->keep_alive && h->status != 101; /* an upgraded connection is not HTTP any more */
             k->error = 0;
             k->ck_pending = 0;
             if (h->body == WEFT_HTTP_BODY_CHUNKED) weft_http_chunked_init(&k->ck, 0);
@@ -694,9 +711,11 @@ WEFT_ASYNC(weft_http_fetch, fetch_cleanup) {
 
     failed:
         /* A reused connection that turned out closed: once more on a new
-         * one, if the request can be sent again. */
+         * one, if the request can be sent again — always when writing it
+         * failed, and when the connection ended before any answer only if
+         * the method is idempotent (the server may have acted on it). */
         if (self->reused && self->attempt == 0 && !self->req->body_stream &&
-            (idempotent(self->method) || self->err == -EPIPE || self->err == -ECONNRESET)) {
+            (!self->reading || idempotent(self->method))) {
             cconn_free(self->conn);
             self->conn = NULL;
             self->attempt = 1;

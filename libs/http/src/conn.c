@@ -325,8 +325,11 @@ WEFT_ASYNC(weft__http_conn, conn_cleanup) {
             self->status_err = read_room(self);
             if (self->status_err < 0) goto answer_error;
             if (self->rpos == self->rend) {
-                /* idle: waiting for the next request's first byte */
-                WEFT_AWAIT(wait_init(self, true, weft_clock_ms() + self->srv->opts.idle_timeout_ms));
+                /* idle: waiting for the next request's first byte (a new
+                 * connection gets the header timeout for its first) */
+                WEFT_AWAIT(wait_init(self, true,
+                                     weft_clock_ms() + (self->served ? self->srv->opts.idle_timeout_ms
+                                                                     : self->srv->opts.header_timeout_ms)));
                 if (self->wait.result > 0)
                     self->head_deadline = weft_clock_ms() + self->srv->opts.header_timeout_ms;
             } else {
@@ -442,6 +445,9 @@ WEFT_ASYNC(weft__http_conn, conn_cleanup) {
         }
         if (self->body_error) goto close;
         weft__http_body_end(self);
+        /* Bytes of the next request may already be here: its head is due
+         * within the header timeout from now. */
+        self->head_deadline = weft_clock_ms() + self->srv->opts.header_timeout_ms;
         if (self->olen - self->ooff >= WEFT__HTTP_FLUSH_AT) {
             WEFT_AWAIT(flush_init(self));
             if (self->flush_result) goto done;
