@@ -182,7 +182,11 @@ WEFT_API int weft_http_server_listen(weft_http_server *srv, const char *addr, in
 }
 
 WEFT_API uint16_t weft_http_server_port(const weft_http_server *srv) {
-    return srv && srv->nlisteners ? srv->ports[0] : 0;
+    if (!srv) return 0;
+    pthread_mutex_lock((pthread_mutex_t *)&srv->lock);
+    uint16_t p = srv->nlisteners ? srv->ports[0] : 0;
+    pthread_mutex_unlock((pthread_mutex_t *)&srv->lock);
+    return p;
 }
 
 WEFT_API void weft_http_server_stats_get(const weft_http_server *srv, weft_http_server_stats *out) {
