@@ -362,7 +362,15 @@ WEFT_ASYNC(weft__http_conn, conn_cleanup) {
                 weft_fiber_options fo = {.stack_size = self->srv->opts.handler.fiber_stack};
                 self->hfut = weft_fiber_init(&self->fiber, fiber_tramp, self, &fo);
             }
+            if (!self->hfut) { /* an init that could not make its future */
+                weft__http_response_error(self, 500);
+                goto close;
+            }
             WEFT_AWAIT(run_init(self));
+            if (self->srv->opts.handler.fiber && self->fiber.output.error && !self->res.started) {
+                weft__http_response_error(self, 503); /* no stack for the fiber: it never ran */
+                goto close;
+            }
         }
         if (self->write_error) goto done;
 

@@ -394,6 +394,18 @@ static void test_client_gone_drops_handler(void **state) {
     test_server_stop(&ts);
 }
 
+static weft_future *null_init(void *mem, weft_http_request *req, weft_http_response *res) {
+    return NULL; /* could not make its future */
+}
+
+static void test_handler_init_fails(void **state) {
+    (void)state;
+    weft_http_server_options o = {.handler = {.init = null_init, .size = 16}};
+    test_server_start(&ts, &o);
+    EXPECT("GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 500");
+    test_server_stop(&ts);
+}
+
 static void test_wrk_pipelined(void **state) {
     (void)state;
     REQUIRE_CMD("wrk");
@@ -421,6 +433,7 @@ int main(void) {
         cmocka_unit_test(test_graceful_shutdown),
         cmocka_unit_test(test_shutdown_grace_expires),
         cmocka_unit_test(test_client_gone_drops_handler),
+        cmocka_unit_test(test_handler_init_fails),
         cmocka_unit_test(test_wrk_pipelined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
