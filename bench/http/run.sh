@@ -18,9 +18,13 @@
 #   HTTP_SERVER_CPU [0]  HTTP_LOAD_CPU [1]
 #   WEFT_HTTP_SERVER [build/release/examples/http_hello]
 #   HTTP_OUT [docs/benchmarks-http.md]  HTTP_BUILD_DIR [build/bench-http]
-#   HTTP_QUIET [0.15]         before each run, wait (up to HTTP_QUIET_WAIT=60 s) until the
+#   HTTP_QUIET [0.15]         before each run, wait (up to HTTP_QUIET_WAIT=20 s) until the
 #                             machine's CPU use is below this fraction (0: don't wait);
 #                             the report counts the runs that started on a busy machine
+#   HTTP_CALLGRIND [1]        also count the server's instructions per request under
+#                             valgrind --tool=callgrind (user space; one run per server
+#                             and test, HTTP_CALLGRIND_SECS [3] s): a figure the machine's
+#                             other load does not change
 #   HTTP_REPORT_ONLY=1        rewrite the report from the last raw results
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -149,7 +153,7 @@ trap 'stop_server; exit 130' INT TERM
 # CPU time not idle over half a second below HTTP_QUIET. Prints "busy" if
 # it gave up waiting.
 QUIET=${HTTP_QUIET:-0.15}
-QUIET_WAIT=${HTTP_QUIET_WAIT:-60}
+QUIET_WAIT=${HTTP_QUIET_WAIT:-20}
 wait_quiet() {
   [ "$QUIET" = 0 ] && return 0
   local deadline=$((SECONDS + QUIET_WAIT))
@@ -206,6 +210,51 @@ if [ "$REPORT_ONLY" != 1 ]; then
   done
 fi
 
+# ---- instructions per request, under callgrind --------------------------------------------
+
+CG=${HTTP_CALLGRIND:-1}
+CG_SECS=${HTTP_CALLGRIND_SECS:-3}
+command -v valgrind > /dev/null && command -v callgrind_control > /dev/null || CG=0
+if [ "$REPORT_ONLY" != 1 ] && [ "$CG" = 1 ]; then
+  for test in $TESTS; do
+    for s in "${SRV_LIST[@]}"; do
+      [ -z "${NOTE[$s]:-}" ] || continue
+      rm -f "$BUILD"/cg.out*
+      PORT=$((PORT + 1)); [ $PORT -ge 32000 ] && PORT=20000
+      vg=(valgrind --tool=callgrind --callgrind-out-file="$BUILD/cg.out")
+      case $s in
+        weft) "${vg[@]}" "$WEFT_BIN" --port $PORT > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
+        hyper) "${vg[@]}" "$HYPER_BIN" --port $PORT > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
+        nginx) nginx_conf $PORT; "${vg[@]}" nginx -p "$CONF" -c "$CONF/nginx.conf" > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
+        h2o) h2o_conf $PORT; "${vg[@]}" h2o -c "$CONF/h2o.conf" > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
+      esac
+      SRV_PID=$!
+      up=0
+      for i in $(seq 200); do
+        curl -s -o /dev/null "http://127.0.0.1:$PORT/plaintext" 2> /dev/null && { up=1; break; }
+        sleep 0.1
+      done
+      if [ $up = 1 ]; then
+        callgrind_control -z $SRV_PID > /dev/null 2>&1
+        script=()
+        [ "$test" = plaintext ] && script=(-s "$ROOT/bench/http/pipeline.lua")
+        extra=()
+        [ "$test" = plaintext ] && extra=(-- "$DEPTH")
+        n=$(wrk -t1 -c16 -d"${CG_SECS}s" "${script[@]}" "http://127.0.0.1:$PORT/$test" "${extra[@]}" 2>&1 |
+            awk '/requests in/ {print $1}')
+        callgrind_control -d $SRV_PID > /dev/null 2>&1
+        ir=$(cat "$BUILD"/cg.out.* 2> /dev/null | awk '/^summary:/ {s += $2} END {printf "%.0f", s}')
+        ipr=$(awk -v i="${ir:-0}" -v n="${n:-0}" 'BEGIN {printf "%.0f", (n > 0) ? i / n : 0}')
+        echo "IPR $s $test ipr=$ipr requests=${n:-0}" >> "$RES"
+        log "$test under callgrind: $s ${ipr} instructions per request (${n:-0} requests)"
+      else
+        log "$s did not start under valgrind"
+      fi
+      stop_server
+    done
+  done
+fi
+
 # ---- the report ----------------------------------------------------------------------------
 
 python3 - "$RES" "$OUT" "$SERVERS" "$TESTS" "$ROUNDS" "$SECS" "$CONNS" "$DEPTH" <<'PY'
@@ -213,8 +262,13 @@ import re, statistics, sys, datetime, platform, subprocess
 res, out, servers, tests, rounds, secs, conns, depth = sys.argv[1:]
 servers = servers.split(); tests = tests.split()
 runs = {}
+iprs = {}
 busy_runs = [0]
 for line in open(res):
+    m = re.match(r'IPR (\S+) (\S+) ipr=(\S+)', line)
+    if m:
+        iprs[(m.group(1), m.group(2))] = float(m.group(3))
+        continue
     m = re.match(r'RUN (\S+) (\S+) (\d+) rps=(\S+) p50=(\S+) p99=(\S+) cpu=(\S+) busy=(\S+) errs="(.*)"', line)
     if not m: continue
     s, t, r, rps, p50, p99, cpu, b, errs = m.groups()
@@ -236,24 +290,26 @@ lines.append("- weft: `examples/http_hello` (current_thread runtime, a plain-fun
              "hyper: 0.14 on Tokio current_thread (`bench/peers/hyper_http`, pipeline_flush on). "
              "nginx: one worker, `return 200`. h2o: one thread, its static-file handler "
              "(h2o has no `return`; the body bytes are the same, its head carries a few more fields).\n")
-lines.append("| test | server | requests/s | weft/peer | requests per server CPU-second | weft/peer | p50 | p99 | server CPU (cores) | errors |")
-lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+lines.append("| test | server | requests/s | weft/peer | requests per server CPU-second | weft/peer | instructions per request (callgrind) | peer/weft | p50 | p99 | server CPU (cores) | errors |")
+lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 def eff(xs):
     return med([x[0] / x[3] for x in xs if x[3] > 0])
 for t in tests:
     wx = runs.get(("weft", t), [])
-    weft = med([x[0] for x in wx]); weft_eff = eff(wx)
+    weft = med([x[0] for x in wx]); weft_eff = eff(wx); weft_ipr = iprs.get(("weft", t), 0)
     for s in servers:
         xs = runs.get((s, t), [])
         if not xs:
-            lines.append("| %s | %s | not run | | | | | | | |" % (t, s)); continue
-        m = med([x[0] for x in xs]); e = eff(xs)
+            lines.append("| %s | %s | not run | | | | | | | | | |" % (t, s)); continue
+        m = med([x[0] for x in xs]); e = eff(xs); i = iprs.get((s, t), 0)
         mid = sorted(xs, key=lambda x: x[0])[len(xs) // 2]
         ratio = "" if s == "weft" or m == 0 else "%.2f" % (weft / m)
         eratio = "" if s == "weft" or e == 0 else "%.2f" % (weft_eff / e)
+        iratio = "" if s == "weft" or not weft_ipr or not i else "%.2f" % (i / weft_ipr)
         errs = "; ".join(sorted(set(x[4] for x in xs if x[4]))) or "none"
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %.2f | %s |" % (
-            t, s, "{:,.0f}".format(m), ratio, "{:,.0f}".format(e), eratio, mid[1], mid[2],
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f | %s |" % (
+            t, s, "{:,.0f}".format(m), ratio, "{:,.0f}".format(e), eratio,
+            "{:,.0f}".format(i) if i else "n/a", iratio, mid[1], mid[2],
             med([x[3] for x in xs]), errs))
 nruns = sum(len(v) for v in runs.values())
 lines.append("")
