@@ -10,6 +10,48 @@
 static atomic_int g_dropped;  /* handler futures dropped before they finished */
 static atomic_int g_finished; /* handler futures that finished */
 
+/* A read-only stream over memory (freed with it), for stream bodies. */
+typedef struct mem_stream {
+    weft_stream stream;
+    char *data;
+    size_t pos, len;
+} mem_stream;
+static weft_poll ms_read(weft_stream *s, weft_context *cx, void *buf, size_t len, ssize_t *res) {
+    mem_stream *m = (mem_stream *)s;
+    size_t n = m->len - m->pos < len ? m->len - m->pos : len;
+    if (n > 3000) n = 3000;
+    memcpy(buf, m->data + m->pos, n);
+    m->pos += n;
+    *res = (ssize_t)n;
+    return WEFT_READY;
+}
+static weft_poll ms_write(weft_stream *s, weft_context *cx, const void *b, size_t l, ssize_t *res) {
+    *res = -EBADF;
+    return WEFT_READY;
+}
+static weft_poll ms_flush(weft_stream *s, weft_context *cx, int *res) {
+    *res = 0;
+    return WEFT_READY;
+}
+static const weft_stream_vtable ms_vt = {"mem", 0, ms_read, NULL, ms_write, NULL, ms_flush, ms_flush};
+static atomic_int g_body_drops; /* drop callbacks of stream and ref bodies */
+static void ms_free(void *p) {
+    mem_stream *m = p;
+    free(m->data);
+    free(m);
+    atomic_fetch_add(&g_body_drops, 1);
+}
+static void ref_drop(void *p) {
+    free(p);
+    atomic_fetch_add(&g_body_drops, 1);
+}
+/* n bytes of a pattern, malloc'd */
+static char *pattern_bytes(size_t n) {
+    char *d = malloc(n);
+    for (size_t i = 0; i < n; i++) d[i] = (char)('a' + i % 26);
+    return d;
+}
+
 typedef struct router {
     WEFT_CORO_FIELDS;
     weft_http_request *req;
@@ -53,6 +95,18 @@ WEFT_ASYNC(router, router_cleanup) {
     } else if (strcmp(self->req->path, "/sleep") == 0) {
         WEFT_AWAIT(weft_sleep_init(&self->op.sl, (uint64_t)atoi(self->req->query)));
         weft_http_response_send(self->res, 200, "text/plain", "slept", 5);
+    } else if (strcmp(self->req->path, "/fromstream") == 0 || strcmp(self->req->path, "/chunkedstream") == 0) {
+        mem_stream *m = malloc(sizeof *m);
+        m->stream.vt = &ms_vt;
+        m->len = (size_t)atol(self->req->query);
+        m->data = pattern_bytes(m->len);
+        m->pos = 0;
+        bool known = strcmp(self->req->path, "/fromstream") == 0;
+        weft_http_response_set_body_stream(self->res, &m->stream, known ? (int64_t)m->len : -1, ms_free, m);
+    } else if (strcmp(self->req->path, "/ref") == 0) {
+        size_t n = (size_t)atol(self->req->query);
+        char *d = pattern_bytes(n);
+        weft_http_response_set_body_ref(self->res, d, n, ref_drop, d);
     } else if (strcmp(self->req->path, "/file") == 0) {
         int fd = open(self->req->query, O_RDONLY | O_CLOEXEC);
         struct stat st;
@@ -159,6 +213,40 @@ static void test_curl_keepalive_head_chunked(void **state) {
     assert_non_null(strstr(out, "HTTP/1.1 100 Continue"));
     assert_non_null(strstr(out, "X-Len: 300000"));
     test_server_stop(&ts);
+}
+
+static void test_stream_and_ref_bodies(void **state) {
+    (void)state;
+    REQUIRE_CMD("curl");
+    weft_http_server_options o = router_opts();
+    test_server_start(&ts, &o);
+    atomic_store(&g_body_drops, 0);
+    static const char *paths[] = {"fromstream", "chunkedstream", "ref"};
+    static const size_t sizes[] = {0, 1, 2999, 100000, 1000000};
+    char cmd[512], out[256];
+    int n = 0;
+    for (size_t p = 0; p < 3; p++) {
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+            snprintf(cmd, sizeof cmd,
+                     "curl -s --max-time 20 -D /tmp/weft-http-hdr-$$ 'http://127.0.0.1:%u/%s?%zu' | "
+                     "cmp - <(head -c %zu <(yes abcdefghijklmnopqrstuvwxyz | tr -d '\n')) && "
+                     "grep -ci '%s' /tmp/weft-http-hdr-$$; rm -f /tmp/weft-http-hdr-$$",
+                     ts.port, paths[p], sizes[i], sizes[i],
+                     p == 1 ? "transfer-encoding: chunked" : "content-length");
+            char full[700];
+            snprintf(full, sizeof full, "bash -c \"%s\"", cmd);
+            assert_int_equal(run_cmd(full, out, sizeof out), 0);
+            assert_string_equal(out, "1\n"); /* same bytes, framed as announced */
+            n++;
+        }
+        /* HEAD: the head only; the source is released all the same */
+        snprintf(cmd, sizeof cmd, "curl -s --max-time 10 -I 'http://127.0.0.1:%u/%s?5000'", ts.port, paths[p]);
+        assert_int_equal(run_cmd(cmd, out, sizeof out), 0);
+        assert_non_null(strstr(out, "HTTP/1.1 200"));
+        n++;
+    }
+    test_server_stop(&ts);
+    assert_int_equal(atomic_load(&g_body_drops), n); /* every body's drop ran once */
 }
 
 static void test_file_body(void **state) {
@@ -426,6 +514,7 @@ int main(void) {
         cmocka_unit_test(test_pipelined_one_packet),
         cmocka_unit_test(test_curl_keepalive_head_chunked),
         cmocka_unit_test(test_file_body),
+        cmocka_unit_test(test_stream_and_ref_bodies),
         cmocka_unit_test(test_smuggling_rejected),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_timeouts),
