@@ -64,7 +64,7 @@ static void test_server_read_write_failures(void **state) {
         fault_disarm(fns[i]);
         assert_true(eof);
     }
-    for (int i = 0; i < 100 && test_server_stats(&ts).active > 0; i++) usleep(10000);
+    for (int i = 0; i < 2000 && test_server_stats(&ts).active > 0; i++) usleep(10000);
     assert_int_equal(test_server_stats(&ts).active, 0);
     test_server_stop(&ts);
 }

@@ -306,13 +306,13 @@ static void *stale_fiber(void *arg) {
     assert_int_equal(fetch_all(NULL, U("/one"), NULL, 0, &body, &status), 0);
     free(body);
     assert_int_equal(weft_http_client_idle(client), 1);
-    weft_fiber_sleep(600); /* the server closes the idle connection meanwhile */
+    weft_fiber_sleep(1500); /* the server (200 ms idle timeout) closes the connection meanwhile */
     assert_int_equal(fetch_all(NULL, U("/two"), NULL, 0, &body, &status), 0);
     assert_string_equal(body, "/two");
     free(body);
     /* A POST is never sent twice; a pooled connection the server closed is
      * noticed before it is used, so it goes out on a fresh one. */
-    weft_fiber_sleep(600);
+    weft_fiber_sleep(1500);
     assert_int_equal(fetch_all("POST", U("/echo"), "once", 4, &body, &status), 0);
     assert_string_equal(body, "once");
     free(body);

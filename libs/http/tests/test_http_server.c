@@ -9,6 +9,13 @@
 
 static atomic_int g_dropped;  /* handler futures dropped before they finished */
 static atomic_int g_finished; /* handler futures that finished */
+static atomic_int g_sleeping; /* /sleep handlers that started sleeping */
+
+/* Waits (up to 20 s) until n /sleep handlers are running. */
+static void wait_sleeping(int n) {
+    for (int i = 0; i < 2000 && atomic_load(&g_sleeping) < n; i++) usleep(10000);
+    assert_true(atomic_load(&g_sleeping) >= n);
+}
 
 /* A read-only stream over memory (freed with it), for stream bodies. */
 typedef struct mem_stream {
@@ -93,6 +100,7 @@ WEFT_ASYNC(router, router_cleanup) {
             if (self->op.wa.result) break;
         }
     } else if (strcmp(self->req->path, "/sleep") == 0) {
+        atomic_fetch_add(&g_sleeping, 1);
         WEFT_AWAIT(weft_sleep_init(&self->op.sl, (uint64_t)atoi(self->req->query)));
         weft_http_response_send(self->res, 200, "text/plain", "slept", 5);
     } else if (strcmp(self->req->path, "/fromstream") == 0 || strcmp(self->req->path, "/chunkedstream") == 0) {
@@ -419,7 +427,7 @@ static void test_graceful_shutdown(void **state) {
     raw_recv(idle, buf, sizeof buf, 10, 5000, &eof);
     int busy = raw_connect(ts.port);
     raw_sends(busy, "GET /sleep?400 HTTP/1.1\r\nHost: a\r\n\r\n");
-    usleep(100 * 1000); /* the handler is running */
+    wait_sleeping(1); /* the handler is running */
     atomic_store(&g_dropped, 0);
     ts.root.graceful = true;
     ts.root.grace_ms = 5000;
@@ -452,7 +460,7 @@ static void test_shutdown_grace_expires(void **state) {
     test_server_start(&ts, &o);
     int busy = raw_connect(ts.port);
     raw_sends(busy, "GET /sleep?30000 HTTP/1.1\r\nHost: a\r\n\r\n");
-    usleep(100 * 1000);
+    wait_sleeping(1);
     atomic_store(&g_dropped, 0);
     assert_int_equal(test_server_shutdown(&ts, 200), 1); /* it had to cancel */
     bool eof;
