@@ -6,7 +6,7 @@
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps demo check check-debug check-asan check-tsan check-release check-model check-install bench clean docs check-docs
+.PHONY: check-fuzz all deps demo check check-debug check-asan check-tsan check-release check-model check-install bench clean docs check-docs
 
 all: build/release/.built
 
@@ -34,7 +34,7 @@ FORCE:
 demo: build/release/.built
 	./build/release/examples/tour
 
-check: check-docs check-debug check-asan check-tsan check-release check-model check-install
+check: check-docs check-debug check-asan check-tsan check-release check-model check-install check-fuzz
 	@echo "make check: all suites passed"
 
 check-debug: build/debug/.built
@@ -59,6 +59,11 @@ check-release: build/release/.built
 
 check-model:
 	bash scripts/check-model.sh
+
+# libweft-http's fuzz targets under libFuzzer, each for HTTP_FUZZ_SECS (30).
+check-fuzz:
+	@bash scripts/deps.sh --quiet
+	bash scripts/http-fuzz.sh
 
 # The reference manual; fails on an undocumented public symbol.
 docs check-docs:

@@ -55,7 +55,7 @@ fi
 if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
   echo "bench: warning: $BUILD is not a Release build" >&2
 fi
-targets=(echo_server fiber_echo_server)
+targets=(echo_server fiber_echo_server http_hello)
 for src in bench/weft/*.c; do
   n=$(basename "$src" .c)
   targets+=("bench_$n")
@@ -99,4 +99,10 @@ python3 bench/tools/bench.py \
 # report, docs/benchmarks-echo.md (BENCH_ECHO=0 skips it).
 if [ "${BENCH_ECHO:-1}" != 0 ]; then
   WEFT_ECHO_SERVER="$BUILD/examples/echo_server" bash bench/echo/run.sh
+fi
+
+# The HTTP server against hyper, nginx and h2o (TechEmpower plaintext and
+# JSON): its own report, docs/benchmarks-http.md (BENCH_HTTP=0 skips it).
+if [ "${BENCH_HTTP:-1}" != 0 ]; then
+  WEFT_HTTP_SERVER="$BUILD/examples/http_hello" bash bench/http/run.sh
 fi

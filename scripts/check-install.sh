@@ -87,6 +87,63 @@ for flags in "-UNDEBUG -DWEFT_CHECKS=1" "-DNDEBUG"; do
     "$(pkg-config --variable=libdir weft)/libweft.a" -pthread
   "$tmp/mixed"
 done
+# libweft-http: pkg-config weft-http and find_package(weft COMPONENTS http)
+# -> weft::http, with a server and a client talking over loopback.
+if [ -f "$build/weft-http.pc" ]; then
+cat > "$tmp/http.c" <<'C'
+#include <weft.h>
+#include <weft/http.h>
+#include <stdio.h>
+#include <string.h>
+static void hello(weft_http_request *req, weft_http_response *res) {
+    weft_http_response_send(res, 200, "text/plain", "installed", 9);
+}
+static weft_http_server *srv;
+static void *get(void *arg) {
+    weft_http_client *c;
+    weft_http_client_create(&c, NULL);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", weft_http_server_port(srv));
+    weft_http_client_request rq = {.url = url};
+    weft_http_client_response r;
+    char *body = NULL;
+    int rc = weft_http_fiber_fetch(c, &rq, &r);
+    if (rc == 0 && weft_http_fiber_read_body(r.body, &body, 100) == 9 && strcmp(body, "installed") == 0)
+        *(int *)arg = 0;
+    weft_http_client_response_destroy(&r);
+    weft_http_client_destroy(c);
+    weft_http_fiber_server_shutdown(srv, 1000);
+    return body;
+}
+int main(void) {
+    weft_runtime *rt;
+    if (weft_runtime_create(&rt, NULL) != 0) return 1;
+    weft_http_server_options o = {.handler = {.fn = hello}};
+    if (weft_http_server_create(&srv, rt, &o) || weft_http_server_listen(srv, "127.0.0.1:0", 0)) return 1;
+    int ok = 1;
+    weft_fiber f;
+    weft_block_on(rt, weft_fiber_init(&f, get, &ok, NULL));
+    weft_http_server_destroy(srv);
+    weft_runtime_destroy(rt);
+    printf("installed weft-http works: %d\n", ok);
+    return ok;
+}
+C
+cc -o "$tmp/http_pc" "$tmp/http.c" $(pkg-config --cflags --libs weft-http)
+LD_LIBRARY_PATH="$(pkg-config --variable=libdir weft-http)" "$tmp/http_pc"
+mkdir -p "$tmp/http_consumer"
+cp "$tmp/http.c" "$tmp/http_consumer/main.c"
+cat > "$tmp/http_consumer/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.25)
+project(http_consumer C)
+find_package(weft REQUIRED COMPONENTS http)
+add_executable(http_consumer main.c)
+target_link_libraries(http_consumer PRIVATE weft::http)
+CM
+cmake -S "$tmp/http_consumer" -B "$tmp/http_consumer/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/http_consumer/build" >/dev/null
+"$tmp/http_consumer/build/http_consumer"
+fi
 echo "check-install: pkg-config (shared, static), find_package(weft) and mixed build flags all build and run"
 
 # weft-tls (libs/tls): weft-tls.pc and the weft::tls component.

@@ -26,25 +26,32 @@ if [ -n "$leaked" ]; then
   echo "$leaked" | sed 's/^/  /' >&2
   bad=1
 fi
-# The optional libraries (libs/<name>: libweft-<name>) follow the same rules.
+# The optional libraries (libs/<name>: libweft-<name>.a and .so) follow the same rules.
 for a in "$dir"/libs/*/libweft-*.a; do
-  [ -e "$a" ] || continue
+  [ -f "$a" ] || continue
   so=${a%.a}.so
-  outside=$(defined -g "$a" | grep -v '^weft_' || true)
-  if [ -n "$outside" ]; then
-    echo "check-symbols: global symbols outside the weft_ namespace in $(basename "$a"):" >&2
-    echo "$outside" | sed 's/^/  /' >&2
+  name=$(basename "$a")
+  out=$(defined -g "$a" | grep -v '^weft_' || true)
+  if [ -n "$out" ]; then
+    echo "check-symbols: global symbols outside the weft_ namespace in $name:" >&2
+    echo "$out" | sed 's/^/  /' >&2
     bad=1
   fi
-  exp=$(defined -D "$so")
-  internal=$(comm -23 <(defined -g "$a") <(echo "$exp") | grep -v '^weft__' || true)
-  leaked=$(echo "$exp" | grep -v '^weft_' || true)
-  if [ -n "$internal$leaked" ]; then
-    echo "check-symbols: $(basename "$so"): internal symbols must start with weft__, exports with weft_:" >&2
-    echo "$internal$leaked" | sed 's/^/  /' >&2
-    bad=1
+  if [ -f "$so" ]; then
+    exp=$(defined -D "$so")
+    int=$(comm -23 <(defined -g "$a") <(echo "$exp") | grep -v '^weft__' || true)
+    if [ -n "$int" ]; then
+      echo "check-symbols: internal symbols of $name (not exported) must start with weft__:" >&2
+      echo "$int" | sed 's/^/  /' >&2
+      bad=1
+    fi
+    leak=$(echo "$exp" | grep -v '^weft_' || true)
+    if [ -n "$leak" ]; then
+      echo "check-symbols: $(basename "$so") exports symbols outside weft_:" >&2
+      echo "$leak" | sed 's/^/  /' >&2
+      bad=1
+    fi
   fi
-  [ "$bad" = 0 ] && echo "check-symbols: $(basename "$so"): $(echo "$exp" | wc -l) exported symbols, all in weft's namespace"
 done
 [ "$bad" = 0 ] && echo "check-symbols: $(echo "$exported" | wc -l) exported and $(defined -g "$dir/libweft.a" | wc -l) global symbols, all in weft's namespace"
 exit $bad

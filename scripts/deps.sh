@@ -19,16 +19,24 @@ have_pkg libcmocka-dev || need+=(libcmocka-dev)
 have_cmd spin || need+=(spin)
 have_pkg liburing-dev || need+=(liburing-dev)
 have_cmd doxygen || need+=(doxygen)
+# weft-ares (libs/ares): the c-ares resolver
+have_pkg libc-ares-dev || need+=(libc-ares-dev)
 # weft-tls (libs/tls): OpenSSL 3's headers; its tests start openssl and curl
 have_pkg libssl-dev || need+=(libssl-dev)
 have_cmd openssl || need+=(openssl)
 have_cmd curl || need+=(curl)
+# libweft-http's tests: libFuzzer (clang), real clients and a real server
+have_cmd clang || need+=(clang)
+have_cmd wrk || need+=(wrk)
+have_cmd nginx || need+=(nginx-light)
 if [ "$bench" = 1 ]; then
   have_pkg libuv1-dev || need+=(libuv1-dev)
   have_cmd go || need+=(golang-go)
   have_cmd strace || need+=(strace)
   have_pkg librust-tokio-dev || need+=(librust-tokio-dev)
   have_cmd cargo || need+=(cargo)
+  have_cmd h2o || need+=(h2o)
+  have_pkg librust-hyper-dev || need+=(librust-hyper-dev)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

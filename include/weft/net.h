@@ -301,6 +301,21 @@ WEFT_API int weft_tcp_stream_adopt(weft_tcp_stream *s, struct weft_runtime *rt, 
 /** The descriptor (for getsockopt and the like; do not close it), or -EBADF
  *  if `s` is empty. Any thread. */
 WEFT_API int weft_tcp_stream_fd(const weft_tcp_stream *s);
+/**
+ * Runs `op(fd, arg)` on the stream's descriptor once it is ready for
+ * `interest` (Tokio's TcpStream::async_io), for system calls weft has no
+ * future for: sendfile(2), splice(2), MSG_ZEROCOPY sends. `op` returns a
+ * count (>= 0) or -errno; -EAGAIN clears the readiness it was called on
+ * and waits again (the task is woken when the descriptor is ready).
+ * Returns READY with *res set to op's result (-EBADF for an empty
+ * stream), or PENDING. The wait uses the stream's read or write slot: it
+ * counts as that direction's one operation (weft/io.h). Spends one unit of
+ * the cooperative budget. Runtime thread.
+ */
+WEFT_API weft_poll weft_tcp_stream_poll_io(weft_tcp_stream *s, weft_context *cx,
+                                           weft_interest interest,
+                                           ssize_t (*op)(int fd, void *arg), void *arg,
+                                           ssize_t *res);
 /** Sets TCP_NODELAY (disables Nagle's algorithm). 0 or -errno (-EBADF if empty). Any thread. */
 WEFT_API int weft_tcp_stream_set_nodelay(weft_tcp_stream *s, bool on);
 /** Reads TCP_NODELAY into *on. 0 or -errno (-EBADF if empty). Any thread. */

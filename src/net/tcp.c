@@ -302,6 +302,15 @@ int weft_tcp_stream_adopt(weft_tcp_stream *s, weft_runtime *rt, int fd) {
 
 int weft_tcp_stream_fd(const weft_tcp_stream *s) { return s ? weft__handle_fd(&s->io) : -EINVAL; }
 
+weft_poll weft_tcp_stream_poll_io(weft_tcp_stream *s, weft_context *cx, weft_interest interest,
+                                  ssize_t (*op)(int fd, void *arg), void *arg, ssize_t *res) {
+    if (!s || !op || (interest != WEFT_INTEREST_READ && interest != WEFT_INTEREST_WRITE)) {
+        *res = -EINVAL;
+        return WEFT_READY;
+    }
+    return weft__io_op(s->io.reg, cx, (int)interest, NULL, op, arg, res);
+}
+
 int weft_tcp_stream_set_nodelay(weft_tcp_stream *s, bool on) {
     if (!s) return -EINVAL;
     return weft__setsockopt_int(weft__handle_fd(&s->io), IPPROTO_TCP, TCP_NODELAY, on);
