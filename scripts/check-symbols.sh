@@ -26,5 +26,19 @@ if [ -n "$leaked" ]; then
   echo "$leaked" | sed 's/^/  /' >&2
   bad=1
 fi
+# The optional libraries (libs/): the same rules.
+for a in "$dir"/libs/libweft-*.a; do
+  [ -f "$a" ] || continue
+  so=${a%.a}.so
+  out=$(defined -g "$a" | grep -v '^weft_' || true)
+  exp=$(defined -D "$so")
+  int=$(comm -23 <(defined -g "$a") <(echo "$exp") | grep -v '^weft__' || true)
+  leak=$(echo "$exp" | grep -v '^weft_' || true)
+  if [ -n "$out$int$leak" ]; then
+    echo "check-symbols: $(basename "$a"): symbols outside weft's namespace:" >&2
+    printf '%s\n' $out $int $leak | sed 's/^/  /' >&2
+    bad=1
+  fi
+done
 [ "$bad" = 0 ] && echo "check-symbols: $(echo "$exported" | wc -l) exported and $(defined -g "$dir/libweft.a" | wc -l) global symbols, all in weft's namespace"
 exit $bad

@@ -108,7 +108,8 @@ typedef struct weft_curl_perform {
     weft_curl *multi;                      /**< @private */
     CURL *easy;                            /**< @private */
     void *user_private;                    /**< @private */
-    struct weft_curl_perform *prev, *next; /**< @private in the running list */
+    struct weft_curl_perform *prev;        /**< @private in the running list */
+    struct weft_curl_perform *next;        /**< @private */
     bool added;                            /**< @private */
     bool done;                             /**< @private */
     weft_waker waker;                      /**< @private */
