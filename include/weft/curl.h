@@ -110,7 +110,8 @@ typedef struct weft_curl_perform {
     void *user_private;                    /**< @private */
     struct weft_curl_perform *prev;        /**< @private in the running list */
     struct weft_curl_perform *next;        /**< @private */
-    bool added;                            /**< @private */
+    bool started;                          /**< @private only the future's poll and drop touch it */
+    bool added;                            /**< @private guarded by the weft_curl's lock */
     bool done;                             /**< @private */
     weft_waker waker;                      /**< @private */
     CURLcode code;                         /**< output: libcurl's result */

@@ -6,7 +6,9 @@
 static weft_poll perform_poll(weft_future *base, weft_context *cx) {
     weft_curl_perform *f = (weft_curl_perform *)base;
     weft_curl *m = f->multi;
-    if (!f->added && !f->done) {
+    /* `started` is the future's own (added and done change under the
+     * lock, from the driver too: they are read only under it). */
+    if (!f->started) {
         if (!m || !f->easy) {
             f->result = -EINVAL;
             return WEFT_READY;
@@ -29,6 +31,7 @@ static weft_poll perform_poll(weft_future *base, weft_context *cx) {
                                                            : -EINVAL;
             } else {
                 f->added = true;
+                f->started = true;
                 f->prev = NULL;
                 f->next = m->head;
                 if (m->head) m->head->prev = f;
@@ -56,7 +59,7 @@ static weft_poll perform_poll(weft_future *base, weft_context *cx) {
 static void perform_drop(weft_future *base) {
     weft_curl_perform *f = (weft_curl_perform *)base;
     weft_curl *m = f->multi;
-    if (!m || (!f->added && !f->done)) return; /* never started */
+    if (!m || !f->started) return; /* never started */
     pthread_mutex_lock(&m->lock);
     if (f->added) weft__curl_detach(m, f);
     weft_waker w = weft_waker_take(&f->waker);
@@ -73,6 +76,7 @@ weft_future *weft_curl_perform_init(weft_curl_perform *f, weft_curl *m, CURL *ea
     f->easy = easy;
     f->user_private = NULL;
     f->prev = f->next = NULL;
+    f->started = false;
     f->added = false;
     f->done = false;
     f->waker = WEFT_WAKER_NONE;
