@@ -168,6 +168,32 @@ WEFT_API weft_future *weft_pq_query_params_init(weft_pq_query *f, weft_pq *c, co
                                                 const int *lengths, const int *formats,
                                                 int result_format);
 
+/**
+ * Waits for the next notification (LISTEN/NOTIFY): send LISTEN with a
+ * query first, then await these in a loop for a stream of them. Output:
+ * `result` 0 with `notify` (yours: PQfreemem it; relname, be_pid,
+ * extra), or -errno (-ECONNRESET: the connection broke; -EBADF, -EINVAL).
+ * It holds the connection's turn while it waits, so queries on the same
+ * connection wait behind it: listen on a connection of its own.
+ * Notifications that come while queries run are kept by libpq and
+ * returned first. Cancel-safe: a dropped wait takes nothing (the
+ * notifications stay queued, in order). Polled on a runtime thread.
+ */
+typedef struct weft_pq_notify {
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_pq *conn;             /**< @private */
+    bool locked;               /**< @private */
+    weft_mutex_lock lock;      /**< @private */
+    weft_async_fd_ready ready; /**< @private */
+    bool ready_active;         /**< @private */
+    PGnotify *notify;          /**< output: the notification, yours */
+    int result;                /**< output: 0 or -errno */
+} weft_pq_notify;
+
+/** Initialises a wait for the next notification on `c`. Does no work.
+ *  Returns `&f->base`. Any thread. */
+WEFT_API weft_future *weft_pq_notify_init(weft_pq_notify *f, weft_pq *c);
+
 /** PQclears `n` results and frees the array (as a query hands them out).
  *  NULL does nothing. Any thread. */
 WEFT_API void weft_pq_results_free(PGresult **results, int n);
@@ -189,6 +215,10 @@ WEFT_API int weft_fiber_pq_query(weft_pq *c, const char *sql, PGresult ***result
  *  text results): 0 with `*results` and `*n`, or -errno. */
 WEFT_API int weft_fiber_pq_query_params(weft_pq *c, const char *sql, int nparams,
                                         const char *const *values, PGresult ***results, int *n);
+
+/** Waits for the next notification (weft_pq_notify): 0 and `*notify`
+ *  (yours: PQfreemem), or -errno. */
+WEFT_API int weft_fiber_pq_notify(weft_pq *c, PGnotify **notify);
 
 /** @} */
 

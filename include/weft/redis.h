@@ -19,7 +19,8 @@
  * Commands may be sent from any task on any thread: every call into
  * hiredis is made under the connection's lock, so one connection can be
  * shared by many tasks of both runtimes, and commands sent together are
- * pipelined (written in one go, answered in order).
+ * pipelined (written in one go, answered in order). Subscriptions
+ * (SUBSCRIBE, PSUBSCRIBE) are streams of messages: weft_redis_subscribe.
  *
  * Errors are negative errno values: -ECONNREFUSED and the other connect
  * errors, -ECONNRESET when the server closed the connection (or died),
@@ -188,6 +189,55 @@ typedef struct weft_redis_disconnect {
 /** Initialises a disconnect of `c`. Does no work. Returns `&f->base`. Any thread. */
 WEFT_API weft_future *weft_redis_disconnect_init(weft_redis_disconnect *f, weft_redis *c);
 
+/* ---- pub/sub ------------------------------------------------------------ */
+
+/** A subscription: the messages of some channels or patterns (opaque). */
+typedef struct weft_redis_sub weft_redis_sub;
+
+/**
+ * Subscribes `c` to `n` channels (SUBSCRIBE), or to `n` patterns
+ * (PSUBSCRIBE) if `pattern`, and returns the subscription, a stream of
+ * what the server pushes for them (read it with weft_redis_sub_next).
+ * Sent at once; the server's "subscribe" confirmations come first in the
+ * stream. A subscribed connection takes no other command (Redis refuses
+ * them): use a connection of its own for subscriptions. A channel must
+ * not be in two subscriptions of one connection. Returns 0, -EINVAL,
+ * -ENOMEM, or the connection's error (-ECONNRESET, -ENOTCONN, -EBADF).
+ * Any thread.
+ */
+WEFT_API int weft_redis_subscribe(weft_redis_sub **out, weft_redis *c, int n,
+                                  const char **channels, bool pattern);
+
+/**
+ * Unsubscribes (UNSUBSCRIBE or PUNSUBSCRIBE of its channels) and releases
+ * the handle: messages not read yet, and those still on their way, are
+ * freed. No weft_redis_sub_next may be waiting on it. NULL does nothing.
+ * Any thread; never waits.
+ */
+WEFT_API void weft_redis_sub_close(weft_redis_sub *s);
+
+/**
+ * The next reply the server pushed for the subscription: an array
+ * ["message", channel, payload], ["pmessage", pattern, channel, payload],
+ * or a confirmation ["subscribe" | "psubscribe" | "unsubscribe" |
+ * "punsubscribe", name, count]. Output: `result` 0 with `reply` (yours:
+ * freeReplyObject), or -errno once the connection ended (-ECONNRESET,
+ * -EBADF, -ESHUTDOWN, ...) and every message received before was read.
+ * Cancel-safe: a dropped future takes nothing; messages wait in the
+ * subscription, in order. One task at a time reads a subscription.
+ * Polled on a runtime thread.
+ */
+typedef struct weft_redis_sub_next {
+    weft_future base; /**< the future header: await or drop the future through `&f->base` */
+    weft_redis_sub *sub; /**< @private */
+    redisReply *reply;   /**< output: the message, yours */
+    int result;          /**< output: 0 or -errno */
+} weft_redis_sub_next;
+
+/** Initialises a read of the next message of `s`. Does no work. Returns
+ *  `&f->base`. Any thread. */
+WEFT_API weft_future *weft_redis_sub_next_init(weft_redis_sub_next *f, weft_redis_sub *s);
+
 /* ---- fiber-style calls: weft_await over the futures above (weft/fiber.h).
  * Each suspends the calling fiber, never the thread, and returns what the
  * future's `result` says, or -ECANCELED (the fiber was cancelled: the
@@ -208,6 +258,10 @@ WEFT_API int weft_fiber_redis_commandf(weft_redis *c, redisReply **reply, const 
 
 /** Disconnects cleanly (weft_redis_disconnect): 0 or -errno. */
 WEFT_API int weft_fiber_redis_disconnect(weft_redis *c);
+
+/** Reads the next message of a subscription (weft_redis_sub_next): 0 and
+ *  `*reply` (yours), or -errno. */
+WEFT_API int weft_fiber_redis_sub_next(weft_redis_sub *s, redisReply **reply);
 
 /** @} */
 

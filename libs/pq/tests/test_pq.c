@@ -284,6 +284,44 @@ static void test_runtime_destroyed(void **state) {
     assert_int_equal(atomic_load(&check_failures), 0);
 }
 
+/* LISTEN/NOTIFY as a stream, with a wait dropped by a timeout. */
+static void *notify_fiber(void *arg) {
+    weft_pq *l = NULL, *t = NULL;
+    CHECK_EQ(weft_fiber_pq_connect(&l, conninfo, NULL, 0), 0);
+    CHECK_EQ(weft_fiber_pq_connect(&t, conninfo, NULL, 0), 0);
+    if (!l || !t) return NULL;
+    PGresult **rs;
+    int n;
+    CHECK_EQ(weft_fiber_pq_query(l, "LISTEN weft_events", &rs, &n), 0);
+    weft_pq_results_free(rs, n);
+    weft_pq_notify w;
+    weft_timeout to;
+    CHECK_EQ(weft_await(weft_timeout_init(&to, weft_pq_notify_init(&w, l), 30)), 0);
+    CHECK_EQ(to.result, -ETIMEDOUT);
+    for (int i = 0; i < 20; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "NOTIFY weft_events, 'n%d'", i);
+        CHECK_EQ(weft_fiber_pq_query(t, sql, &rs, &n), 0);
+        weft_pq_results_free(rs, n);
+    }
+    for (int i = 0; i < 20; i++) {
+        PGnotify *nt = NULL;
+        CHECK_EQ(weft_fiber_pq_notify(l, &nt), 0);
+        char want[16];
+        snprintf(want, sizeof want, "n%d", i);
+        CHECK(nt && strcmp(nt->relname, "weft_events") == 0 && strcmp(nt->extra, want) == 0);
+        if (nt) PQfreemem(nt);
+    }
+    /* The listening connection still runs queries. */
+    int v = 0;
+    CHECK_EQ(one_int(l, "SELECT 9", &v), 0);
+    CHECK_EQ(v, 9);
+    weft_pq_close(l);
+    weft_pq_close(t);
+    return NULL;
+}
+static void test_notify(void **state) { run_fiber_test(notify_fiber, NULL); }
+
 static void test_bad_arguments(void **state) {
     weft_runtime *rt = rt_new();
     weft_pq_query q;
@@ -312,6 +350,7 @@ int main(void) {
         cmocka_unit_test(test_connect_cancelled),
         cmocka_unit_test(test_server_killed),
         cmocka_unit_test(test_runtime_destroyed),
+        cmocka_unit_test(test_notify),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

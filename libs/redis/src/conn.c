@@ -30,6 +30,8 @@ static void free_reply_unless_taken(void *obj) {
     freeReplyObject(obj);
 }
 
+void weft__redis_take_reply(void *reply) { reply_taken = reply; }
+
 static void reply_fns_init(void) {
     reply_fns = *reply_fns_default;
     reply_fns.freeObject = free_reply_unless_taken;
@@ -66,6 +68,12 @@ static void record_failure(weft_redis *c, int err, const char *text) {
 
 /* ---- the reply callback ----------------------------------------------------- */
 
+void weft__redis_context_ended(weft_redis *c, const redisAsyncContext *ac) {
+    if (!c->error)
+        record_failure(c, weft__redis_map_error(ac->c.err, ac->c.errstr),
+                       ac->c.err ? ac->c.errstr : "");
+}
+
 void weft__redis_on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
     weft_redis *c = ac->data;
     struct weft__redis_op *op = privdata;
@@ -76,12 +84,10 @@ void weft__redis_on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
     if (reply) {
         op->reply = reply;
         op->result = 0;
-        reply_taken = reply;
+        weft__redis_take_reply(reply);
     } else {
         /* The context ends (failure, close, runtime gone) before the reply. */
-        if (!c->error)
-            record_failure(c, weft__redis_map_error(ac->c.err, ac->c.errstr),
-                           ac->c.err ? ac->c.errstr : "");
+        weft__redis_context_ended(c, ac);
         op->result = c->error ? c->error : -ENOTCONN;
     }
     op->done = true;

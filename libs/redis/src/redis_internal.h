@@ -51,6 +51,11 @@ struct weft__redis_op {
 void weft__redis_unref(weft_redis *c);
 /* Maps hiredis's error (type and text) to -errno. */
 int weft__redis_map_error(int type, const char *errstr);
+/* Keeps hiredis from freeing `reply` when the running callback returns:
+ * it is handed to the caller. */
+void weft__redis_take_reply(void *reply);
+/* Records why the context ends (its error), unless something already did. */
+void weft__redis_context_ended(weft_redis *c, const redisAsyncContext *ac);
 /* The reply callback of every command. */
 void weft__redis_on_reply(redisAsyncContext *ac, void *reply, void *privdata);
 

@@ -243,6 +243,12 @@ static void *killed_fiber(void *arg) {
         bs[i] = (blocked){c, 1};
         hs[i] = weft_fiber_spawn(weft_runtime_current(), blocked_fiber, &bs[i], NULL);
     }
+    /* A subscription on a second connection. */
+    weft_redis *sc = NULL;
+    weft_redis_sub *sub = NULL;
+    CHECK_EQ(weft_fiber_redis_connect(&sc, a), 0);
+    const char *ch[] = {"killed:chan"};
+    CHECK_EQ(weft_redis_subscribe(&sub, sc, 1, ch, false), 0);
     /* Let them all be sent (the first blocks the server's queue). */
     redisReply *r = NULL;
     weft_fiber_sleep(200);
@@ -255,6 +261,12 @@ static void *killed_fiber(void *arg) {
         CHECK_EQ(bs[i].result, -ECONNRESET);
     }
     CHECK(!weft_redis_is_connected(c));
+    redisReply *m = NULL;
+    CHECK_EQ(weft_fiber_redis_sub_next(sub, &m), 0); /* the confirmation came before */
+    freeReplyObject(m);
+    CHECK_EQ(weft_fiber_redis_sub_next(sub, &m), -ECONNRESET);
+    weft_redis_sub_close(sub);
+    weft_redis_close(sc);
     char why[128];
     CHECK_EQ(weft_redis_errstr(c, why, sizeof why), -ECONNRESET);
     CHECK(why[0] != 0);
@@ -346,6 +358,74 @@ static void test_runtime_destroyed(void **state) {
     assert_int_equal(atomic_load(&check_failures), 0);
 }
 
+/* ---- pub/sub ------------------------------------------------------------------ */
+
+static bool is_push(redisReply *r, const char *kind, const char *name) {
+    return r && r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+           strcmp(r->element[0]->str, kind) == 0 && strcmp(r->element[1]->str, name) == 0;
+}
+
+static void *pubsub_fiber(void *arg) {
+    weft_redis *sc = NULL, *pc = NULL;
+    CHECK_EQ(weft_fiber_redis_connect(&sc, addr), 0);
+    CHECK_EQ(weft_fiber_redis_connect(&pc, addr), 0);
+    if (!sc || !pc) return NULL;
+    const char *chans[] = {"chan:a", "chan:b"};
+    weft_redis_sub *s = NULL, *ps = NULL;
+    CHECK_EQ(weft_redis_subscribe(&s, sc, 2, chans, false), 0);
+    const char *dup[] = {"x", "x"};
+    weft_redis_sub *bad = NULL;
+    CHECK_EQ(weft_redis_subscribe(&bad, sc, 2, dup, false), -EINVAL);
+    const char *pats[] = {"news.*"};
+    CHECK_EQ(weft_redis_subscribe(&ps, sc, 1, pats, true), 0);
+    redisReply *r = NULL;
+    CHECK_EQ(weft_fiber_redis_sub_next(s, &r), 0);
+    CHECK(is_push(r, "subscribe", "chan:a"));
+    freeReplyObject(r);
+    CHECK_EQ(weft_fiber_redis_sub_next(s, &r), 0);
+    CHECK(is_push(r, "subscribe", "chan:b"));
+    freeReplyObject(r);
+    CHECK_EQ(weft_fiber_redis_sub_next(ps, &r), 0);
+    CHECK(is_push(r, "psubscribe", "news.*"));
+    freeReplyObject(r);
+    /* A read dropped by a timeout takes nothing. */
+    weft_redis_sub_next nx;
+    weft_timeout t;
+    CHECK_EQ(weft_await(weft_timeout_init(&t, weft_redis_sub_next_init(&nx, s), 20)), 0);
+    CHECK_EQ(t.result, -ETIMEDOUT);
+    for (int i = 0; i < 100; i++) {
+        CHECK_EQ(weft_fiber_redis_commandf(pc, &r, "PUBLISH %s m%d", chans[i % 2], i), 0);
+        CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+        freeReplyObject(r);
+    }
+    CHECK_EQ(weft_fiber_redis_commandf(pc, &r, "PUBLISH news.today hello"), 0);
+    freeReplyObject(r);
+    for (int i = 0; i < 100; i++) {
+        CHECK_EQ(weft_fiber_redis_sub_next(s, &r), 0);
+        char want[16];
+        snprintf(want, sizeof want, "m%d", i);
+        CHECK(is_push(r, "message", chans[i % 2]) && strcmp(r->element[2]->str, want) == 0);
+        freeReplyObject(r);
+    }
+    CHECK_EQ(weft_fiber_redis_sub_next(ps, &r), 0);
+    CHECK(r && r->elements == 4 && strcmp(r->element[0]->str, "pmessage") == 0 &&
+          strcmp(r->element[3]->str, "hello") == 0);
+    freeReplyObject(r);
+    /* Closed with messages still queued and more on their way. */
+    for (int i = 0; i < 10; i++) {
+        CHECK_EQ(weft_fiber_redis_commandf(pc, &r, "PUBLISH chan:a late%d", i), 0);
+        freeReplyObject(r);
+    }
+    weft_redis_sub_close(s);
+    /* The connection closed under a subscription: its reader learns it. */
+    weft_redis_close(sc);
+    CHECK_EQ(weft_fiber_redis_sub_next(ps, &r), -EBADF);
+    weft_redis_sub_close(ps);
+    weft_redis_close(pc);
+    return NULL;
+}
+static void test_pubsub(void **state) { run_fiber_test(pubsub_fiber, NULL); }
+
 /* Misuse: NULL handles and contexts. */
 static void test_bad_arguments(void **state) {
     weft_redis *c = (weft_redis *)1;
@@ -380,6 +460,7 @@ int main(void) {
         cmocka_unit_test(test_close_with_commands_waiting),
         cmocka_unit_test(test_disconnect),
         cmocka_unit_test(test_runtime_destroyed),
+        cmocka_unit_test(test_pubsub),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
