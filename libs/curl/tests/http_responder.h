@@ -132,6 +132,7 @@ static void *responder_accept_fiber(void *arg) {
             return NULL;
         }
         atomic_fetch_add(&r->accepted, 1);
+        weft_tcp_stream_set_nodelay(&c->s, true); /* headers and body go in separate writes */
         c->r = r;
         pthread_mutex_lock(&r->lock);
         c->slot = -1;
