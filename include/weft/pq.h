@@ -84,6 +84,7 @@ typedef struct weft_pq_connect {
     weft_pq *pending;             /**< @private */
     weft_async_fd_ready ready;    /**< @private */
     bool ready_active;            /**< @private */
+    bool ready_seen;              /**< @private */
     weft_pq *conn;                /**< output: the connection (on success) */
     int result;                   /**< output: 0 or -errno */
     char errmsg[256];             /**< output: libpq's message when it failed */
@@ -143,6 +144,7 @@ typedef struct weft_pq_query {
     weft_join_wait cancel_wait;  /**< @private */
     weft_async_fd_ready ready;   /**< @private */
     bool ready_active;           /**< @private */
+    bool ready_seen;             /**< @private */
     size_t cap;                  /**< @private */
     PGresult **results;          /**< output: the results, yours */
     int nresults;                /**< output: how many */
@@ -186,6 +188,7 @@ typedef struct weft_pq_notify {
     weft_mutex_lock lock;      /**< @private */
     weft_async_fd_ready ready; /**< @private */
     bool ready_active;         /**< @private */
+    bool ready_seen;           /**< @private */
     PGnotify *notify;          /**< output: the notification, yours */
     int result;                /**< output: 0 or -errno */
 } weft_pq_notify;

@@ -32,18 +32,21 @@ static bool level(weft_pq *c, short events) {
     return p.fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
-int weft__pq_io_wait(weft_pq *c, weft_async_fd_ready *rf, bool *active, weft_context *cx,
-                     short events) {
+int weft__pq_io_wait(weft_pq *c, weft_async_fd_ready *rf, bool *active, bool *seen,
+                     weft_context *cx, short events) {
     for (;;) {
         if (*active) {
             if (weft_future_poll(&rf->base, cx) == WEFT_PENDING) return 0;
             *active = false;
             if (rf->result < 0) return rf->result;
-            if (level(c, events)) return 1;
-            weft_async_fd_clear_ready(&c->afd, &rf->ready); /* it was stale */
-        } else if (level(c, events)) {
+            *seen = true; /* trusted: libpq's next call finds out */
             return 1;
         }
+        if (level(c, events)) return 1;
+        /* Nothing there: the readiness seen last (if any) is used up.
+         * Clear it (unless an event came since) and wait for the next. */
+        if (*seen) weft_async_fd_clear_ready(&c->afd, &rf->ready);
+        *seen = false;
         weft_async_fd_ready_init(rf, &c->afd,
                                  (events & POLLOUT) ? WEFT_INTEREST_WRITE : WEFT_INTEREST_READ);
         *active = true;
@@ -208,7 +211,7 @@ static weft_poll connect_poll(weft_future *base, weft_context *cx) {
         weft_pq *c = f->pending;
         for (;;) {
             if (f->stage != C_POLL) { /* PQconnectPoll asked for readiness */
-                int w = weft__pq_io_wait(c, &f->ready, &f->ready_active, cx,
+                int w = weft__pq_io_wait(c, &f->ready, &f->ready_active, &f->ready_seen, cx,
                                          f->stage == C_WAIT_WRITE ? POLLOUT : POLLIN);
                 if (w == 0) return WEFT_PENDING;
                 if (w < 0) {
@@ -222,7 +225,9 @@ static weft_poll connect_poll(weft_future *base, weft_context *cx) {
                 connect_fail(f, weft__pq_map_error(PQerrorMessage(c->pg)), PQerrorMessage(c->pg));
                 break;
             }
+            ino_t before = c->sock_ino;
             int err = weft__pq_track_socket(c); /* the socket may have changed */
+            if (c->sock_ino != before) f->ready_seen = false;
             if (err < 0) {
                 connect_fail(f, err, NULL);
                 break;
@@ -265,6 +270,7 @@ weft_future *weft_pq_connect_init(weft_pq_connect *f, const char *conninfo) {
     f->start = NULL;
     f->pending = NULL;
     f->ready_active = false;
+    f->ready_seen = false;
     f->conn = NULL;
     f->result = 0;
     f->errmsg[0] = 0;

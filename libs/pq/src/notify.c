@@ -44,7 +44,7 @@ static weft_poll notify_poll(weft_future *base, weft_context *cx) {
             r = 0;
             break;
         }
-        r = weft__pq_io_wait(c, &f->ready, &f->ready_active, cx, POLLIN);
+        r = weft__pq_io_wait(c, &f->ready, &f->ready_active, &f->ready_seen, cx, POLLIN);
         if (r == 0) return WEFT_PENDING;
         if (r < 0) break;
     }
@@ -68,6 +68,7 @@ weft_future *weft_pq_notify_init(weft_pq_notify *f, weft_pq *c) {
     f->locked = false;
     if (c) weft_mutex_lock_init(&f->lock, &c->turn);
     f->ready_active = false;
+    f->ready_seen = false;
     f->notify = NULL;
     f->result = 0;
     return &f->base;

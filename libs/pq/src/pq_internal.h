@@ -25,9 +25,11 @@ struct weft_pq {
 };
 
 /* Waits until the connection's socket is ready for `events` (POLLIN,
- * POLLOUT): 1 ready, 0 pending (the waker is registered), or -errno. */
-int weft__pq_io_wait(weft_pq *c, weft_async_fd_ready *rf, bool *active, weft_context *cx,
-                     short events);
+ * POLLOUT): 1 ready (or maybe: readiness from the reactor is trusted once,
+ * and `seen` set; the next call, if libpq found nothing, asks the socket
+ * itself and clears it), 0 pending (the waker is registered), or -errno. */
+int weft__pq_io_wait(weft_pq *c, weft_async_fd_ready *rf, bool *active, bool *seen,
+                     weft_context *cx, short events);
 /* Makes c->afd a registered duplicate of libpq's current socket. */
 int weft__pq_track_socket(weft_pq *c);
 /* Maps a libpq failure message to -errno. */

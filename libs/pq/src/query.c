@@ -43,7 +43,7 @@ static int flush(weft_pq_query *f, weft_context *cx) {
         int r = PQflush(c->pg);
         if (r == 0) return 1;
         if (r < 0) return broke(c);
-        int w = weft__pq_io_wait(c, &f->ready, &f->ready_active, cx, POLLOUT | POLLIN);
+        int w = weft__pq_io_wait(c, &f->ready, &f->ready_active, &f->ready_seen, cx, POLLOUT | POLLIN);
         if (w <= 0) return w;
         /* Readable too: take what the server sent, so that neither side
          * waits for the other's buffer (libpq's rule for PQflush). */
@@ -84,7 +84,7 @@ static int collect(weft_pq_query *f, weft_context *cx, bool keep) {
             }
             f->results[f->nresults++] = r;
         }
-        int w = weft__pq_io_wait(c, &f->ready, &f->ready_active, cx, POLLIN);
+        int w = weft__pq_io_wait(c, &f->ready, &f->ready_active, &f->ready_seen, cx, POLLIN);
         if (w <= 0) return w;
     }
 }
@@ -212,6 +212,7 @@ weft_future *weft_pq_query_params_init(weft_pq_query *f, weft_pq *c, const char 
     f->stage = Q_LOCK;
     if (c) weft_mutex_lock_init(&f->lock, &c->turn);
     f->ready_active = false;
+    f->ready_seen = false;
     f->cap = 0;
     f->results = NULL;
     f->nresults = 0;
