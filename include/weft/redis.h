@@ -126,7 +126,9 @@ WEFT_API weft_future *weft_redis_connect_init(weft_redis_connect *f, const char 
  * error reply is a reply, of type REDIS_REPLY_ERROR), or -errno with
  * `reply` NULL: the connection failed or was closed before the reply came
  * (every command waiting then completes so), -ENOTCONN after a
- * disconnect, -EINVAL for a command hiredis refuses, -ENOMEM.
+ * disconnect, -EINVAL for a command hiredis refuses and for (P)SUBSCRIBE,
+ * (P)UNSUBSCRIBE and MONITOR, whose replies are not one reply
+ * (weft_redis_subscribe is for subscriptions), -ENOMEM.
  *
  * The command is sent at the first poll (the argument strings are copied
  * then). Cancel-safe in this sense: dropping it before its first poll

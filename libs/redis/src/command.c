@@ -3,10 +3,34 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "redis_internal.h"
 
 /* ---- command ------------------------------------------------------------ */
+
+/* Commands whose replies hiredis does not deliver once to one callback:
+ * (P)SUBSCRIBE calls it for every message, MONITOR for every line,
+ * (P)UNSUBSCRIBE never. They cannot be a one-reply future (subscriptions
+ * have their own API). */
+static bool refused(const char *name, size_t len) {
+    static const char *const names[] = {"subscribe", "psubscribe", "unsubscribe", "punsubscribe",
+                                        "monitor"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (len == strlen(names[i]) && strncasecmp(name, names[i], len) == 0) return true;
+    return false;
+}
+
+/* The command's name: argv[0], or the first bulk string of a formatted
+ * command ("*N\r\n$len\r\nNAME\r\n..."). */
+static bool refused_command(const weft_redis_command *f) {
+    if (!f->cmd) return refused(f->argv[0], f->argvlen ? f->argvlen[0] : strlen(f->argv[0]));
+    const char *p = strchr(f->cmd, '$');
+    if (!p) return false;
+    size_t len = strtoul(p + 1, NULL, 10);
+    const char *name = strchr(p, '\n');
+    return name && refused(name + 1, len);
+}
 
 /* Sends the command (lock held). Returns 0 or -errno. */
 static int send_command(weft_redis_command *f, weft_redis *c, weft_context *cx) {
@@ -47,6 +71,7 @@ static weft_poll command_poll(weft_future *base, weft_context *cx) {
     weft_redis *c = f->conn;
     if (!f->op) {
         int err = !c ? -EINVAL : f->cmdlen < 0 ? f->cmdlen : (!f->cmd && (f->argc <= 0 || !f->argv)) ? -EINVAL : 0;
+        if (err == 0 && refused_command(f)) err = -EINVAL;
         if (err == 0) {
             if (!weft_coop_spend(cx)) return WEFT_PENDING;
             pthread_mutex_lock(&c->lock);

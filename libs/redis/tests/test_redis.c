@@ -32,6 +32,14 @@ static void *basics_fiber(void *arg) {
     freeReplyObject(r);
     /* A command hiredis refuses: a bad format. */
     CHECK_EQ(weft_fiber_redis_commandf(c, &r, NULL), -EINVAL);
+    /* Commands that are not one reply: refused, nothing sent. */
+    CHECK_EQ(weft_fiber_redis_commandf(c, &r, "SUBSCRIBE x"), -EINVAL);
+    CHECK_EQ(weft_fiber_redis_commandf(c, &r, "monitor"), -EINVAL);
+    const char *unsub[] = {"PUNSUBSCRIBE"};
+    CHECK_EQ(weft_fiber_redis_command(c, &r, 1, unsub, NULL), -EINVAL);
+    CHECK_EQ(weft_fiber_redis_commandf(c, &r, "PING"), 0); /* still a plain connection */
+    CHECK(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
     weft_redis_close(c);
     return NULL;
 }
