@@ -3,8 +3,8 @@
  * measured timings and poll counts — lazy futures, a future written by
  * hand, join against spawn, select, timeout, why a blocking call stalls
  * every task on its thread, an async mutex held across an await, and the
- * two polls of a socket read. Delays are a few milliseconds, so the whole
- * tour takes well under a second.
+ * two polls of a socket read, and the same task as a coroutine and as a
+ * fiber. Delays are a few milliseconds: the whole tour takes about a second.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -782,8 +782,11 @@ static void test_destroy_races(void **state) {
 
 /* ---- a fiber that ignores its cancellation ----------------------------------------------- */
 
+static atomic_bool stubborn_started;
+
 static void *stubborn(void *arg) {
     (void)arg;
+    atomic_store(&stubborn_started, true);
     for (int i = 0; i < 20000; i++) (void)weft_fiber_sleep(1000000); /* ignores -ECANCELED */
     return NULL;
 }
@@ -791,8 +794,11 @@ static void *stubborn(void *arg) {
 static void stubborn_child(void) {
     weft_runtime *rt = rt_new();
     weft_join_handle h = weft_fiber_spawn(rt, stubborn, NULL, NULL);
-    weft_sleep s;
-    weft_block_on(rt, weft_sleep_init(&s, 5));
+    /* Abort only once it runs: a fiber cancelled before it starts never runs. */
+    while (!atomic_load(&stubborn_started)) {
+        weft_sleep s;
+        weft_block_on(rt, weft_sleep_init(&s, 1));
+    }
     weft_join_handle_abort(&h);
     weft_block_on(rt, &h.base);
     weft_runtime_destroy(rt);

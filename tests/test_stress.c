@@ -252,6 +252,51 @@ static void test_published_handle_drop_races_completion(void **state) {
     assert_int_equal(atomic_load(&cw.clones), atomic_load(&cw.drops));
 }
 
+/* Join waits (awaiting a handle by reference) dropped while their tasks
+ * complete: the wait takes its published waker back unless the task
+ * completed first, and every clone is dropped exactly once. */
+typedef struct dropped_waits {
+    weft_join_wait *ws;
+    int n;
+} dropped_waits;
+
+static void *drop_waits(void *p) {
+    dropped_waits *d = p;
+    for (int i = 0; i < d->n; i++) weft_future_drop(&d->ws[i].base);
+    return NULL;
+}
+
+static void test_join_wait_drop_races_completion(void **state) {
+    (void)state;
+    weft_runtime *rt = rt_new();
+    counting_waker cw = {0};
+    weft_context cx = weft_context_make(counting_waker_get(&cw));
+    enum { N = 2000 };
+    weft_join_handle *hs = calloc(N, sizeof *hs);
+    weft_join_wait *ws = calloc(N, sizeof *ws);
+    for (int round = 0; round < 20; round++) {
+        atomic_int drops = 0, completions = 0;
+        for (int i = 0; i < N; i++) {
+            maybe_drop m = {WEFT_FUTURE_INIT(&maybe_drop_vtable), &drops, &completions, 2 + i % 3};
+            hs[i] = weft_spawn_raw(rt, &m, sizeof m, 0, 0, NULL);
+            weft_future_poll(weft_join_wait_init(&ws[i], &hs[i]), &cx); /* publishes a clone of cw */
+        }
+        dropped_waits d = {ws, N};
+        pthread_t th;
+        pthread_create(&th, NULL, drop_waits, &d);
+        while (atomic_load(&completions) < N) {
+            weft_sleep s;
+            weft_block_on(rt, weft_sleep_init(&s, 1));
+        }
+        pthread_join(th, NULL);
+        for (int i = 0; i < N; i++) weft_join_handle_detach(&hs[i]); /* still live: they were never joined */
+    }
+    weft_runtime_destroy(rt);
+    free(hs);
+    free(ws);
+    assert_int_equal(atomic_load(&cw.clones), atomic_load(&cw.drops));
+}
+
 /* ---- 10,000 tasks ping-ponging across workers ----------------------------- */
 
 /* A pair of tasks passes a token back and forth through a flag and a
@@ -436,6 +481,7 @@ int main(void) {
         cmocka_unit_test(test_abort_races_completion),
         cmocka_unit_test(test_handle_drop_races_completion),
         cmocka_unit_test(test_published_handle_drop_races_completion),
+        cmocka_unit_test(test_join_wait_drop_races_completion),
         cmocka_unit_test(test_ten_thousand_ping_pong),
         cmocka_unit_test(test_budget_fairness),
     };

@@ -47,6 +47,8 @@
 #include "io.h"
 #include "join_set.h"
 #include "net.h"
+#include "sync.h"
+#include "channel.h"
 #include "runtime.h"
 #include "task.h"
 #include "value.h"
@@ -235,6 +237,38 @@ WEFT_API int weft_fiber_accept(weft_tcp_listener *l, weft_tcp_stream *out);
 
 /** Connects to "host:port" (weft_tcp_connect): 0 and `*out`, or -errno. */
 WEFT_API int weft_fiber_connect(weft_tcp_stream *out, const char *addr);
+
+/* Blocking-style calls: locks, signals, channels, JoinSets. Each awaits the
+ * future of the same name (see weft/sync.h, weft/channel.h,
+ * weft/join_set.h) and returns what it reports, or -ECANCELED if the
+ * fiber was cancelled meanwhile (then it holds nothing: no lock, no
+ * permit, no message). Fiber only (-EPERM elsewhere). */
+
+/** Locks `m` (unlock it with weft_mutex_unlock). 0 or -ECANCELED. */
+WEFT_API int weft_fiber_mutex_lock(weft_mutex *m);
+/** Takes a read lock of `rw` (weft_rwlock_read_unlock). 0 or -ECANCELED. */
+WEFT_API int weft_fiber_rwlock_read(weft_rwlock *rw);
+/** Takes the write lock of `rw` (weft_rwlock_write_unlock). 0 or -ECANCELED. */
+WEFT_API int weft_fiber_rwlock_write(weft_rwlock *rw);
+/** Acquires `n` permits of `s` (give them back with weft_semaphore_add_permits). 0, -WEFT_ECLOSED, -EINVAL or -ECANCELED. */
+WEFT_API int weft_fiber_semaphore_acquire(weft_semaphore *s, size_t n);
+/** Waits for a notification of `n`. 0 or -ECANCELED. */
+WEFT_API int weft_fiber_notified(weft_notify *n);
+/** Waits at `b`; `*is_leader` (may be NULL) tells the one leader of the round. 0 or -ECANCELED. */
+WEFT_API int weft_fiber_barrier_wait(weft_barrier *b, bool *is_leader);
+/** Receives the oneshot value into `out`. 0, -WEFT_ECLOSED or -ECANCELED. */
+WEFT_API int weft_fiber_oneshot_recv(weft_oneshot_rx *rx, void *out);
+/** Sends the message at `msg`, waiting for room. 0, -WEFT_ECLOSED (not taken: still yours) or -ECANCELED (not sent). */
+WEFT_API int weft_fiber_mpsc_send(weft_mpsc_tx *tx, const void *msg);
+/** Receives the next message into `out`. 0, -WEFT_ECLOSED or -ECANCELED. */
+WEFT_API int weft_fiber_mpsc_recv(weft_mpsc_rx *rx, void *out);
+/** Receives the next broadcast message into `out` (a copy of your own). 0, -WEFT_ELAGGED (with `*missed`, may be NULL), -WEFT_ECLOSED or -ECANCELED. */
+WEFT_API int weft_fiber_broadcast_recv(weft_broadcast_rx *rx, void *out, uint64_t *missed);
+/** Waits until the watched value changed (read it with weft_watch_borrow). 0, -WEFT_ECLOSED or -ECANCELED. */
+WEFT_API int weft_fiber_watch_changed(weft_watch_rx *rx);
+/** Takes the next finished task of `js` (output to `out`, its id to `*id`; either may be NULL). 0, -ECANCELED (that task was aborted, or this fiber was), -WEFT_EEMPTY. */
+WEFT_API int weft_fiber_join_set_next(weft_join_set *js, void *out, uint64_t *id);
+
 
 /** @} */
 

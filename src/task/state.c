@@ -159,8 +159,10 @@ bool weft__set_join_waker(weft_state *st) {
 bool weft__unset_join_waker(weft_state *st) {
     uint64_t cur = LOAD(st), next;
     do {
-        assert((cur & ST_JOIN_INTEREST) && (cur & ST_JOIN_WAKER));
+        /* Once the task completed, its side may already have cleared
+         * JOIN_WAKER (it woke the waker): the slot is the handle's again. */
         if (cur & ST_COMPLETE) return false;
+        assert((cur & ST_JOIN_INTEREST) && (cur & ST_JOIN_WAKER));
         next = cur & ~(uint64_t)ST_JOIN_WAKER;
     } while (!CAS(st, &cur, next));
     return true;
