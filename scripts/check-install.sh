@@ -65,7 +65,9 @@ WEFT_ASYNC(app, NULL) {
     WEFT_BEGIN();
     WEFT_AWAIT(WEFT_SELECT(&self->sel, self->kids, WEFT_SELECT_KEEP_LOSERS,
                            weft_sleep_init(&self->fast, 1), weft_sleep_init(&self->slow, 5)));
-    WEFT_AWAIT(&self->slow.base); /* the loser, polled first by the library */
+    /* The loser, polled first by the library. (Usually `slow`; on a loaded
+     * machine both may have expired and the rotation may pick `slow`.) */
+    WEFT_AWAIT(self->sel.winner == 0 ? &self->slow.base : &self->fast.base);
     WEFT_AWAIT(WEFT_JOIN(&self->join, self->jkids, weft_sleep_init(&self->a, 1),
                          weft_sleep_init(&self->b, 2)));
     WEFT_AWAIT(weft_timeout_init(&self->to, weft_sleep_init(&self->inner, 1), 1000));
