@@ -76,6 +76,7 @@ check-install: build/release/.built
 
 bench: build/release/.built
 	bash bench/run.sh
+	bash bench/adapters/run.sh
 
 clean:
 	rm -rf build

@@ -27,7 +27,7 @@ if [ -n "$leaked" ]; then
   bad=1
 fi
 # The optional libraries (libs/<name>: libweft-<name>.a and .so) follow the same rules.
-for a in "$dir"/libs/*/libweft-*.a; do
+for a in "$dir"/libs/libweft-*.a "$dir"/libs/*/libweft-*.a; do
   [ -f "$a" ] || continue
   so=${a%.a}.so
   name=$(basename "$a")

@@ -29,6 +29,13 @@ have_cmd curl || need+=(curl)
 have_cmd clang || need+=(clang)
 have_cmd wrk || need+=(wrk)
 have_cmd nginx || need+=(nginx-light)
+# The adapters (libs/): the client libraries they build against, and the
+# servers their tests start (scripts/test-servers/).
+have_pkg libhiredis-dev || need+=(libhiredis-dev)
+have_pkg libpq-dev || need+=(libpq-dev)
+have_pkg libcurl4-openssl-dev || need+=(libcurl4-openssl-dev)
+have_cmd redis-server || need+=(redis-server)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [ "$bench" = 1 ]; then
   have_pkg libuv1-dev || need+=(libuv1-dev)
   have_cmd go || need+=(golang-go)
