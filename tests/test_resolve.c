@@ -58,11 +58,41 @@ static void gate_release(void) {
     pthread_mutex_unlock(&gate_lock);
 }
 
-/* Waits until `n` calls are inside getaddrinfo at once. */
+/* Ready once `n` calls are inside getaddrinfo at once; yields meanwhile,
+ * so that the runtime (current_thread runs tasks only inside block_on)
+ * goes on starting the lookups. */
+typedef struct gate_inside {
+    WEFT_CORO_FIELDS;
+    int n;
+    weft_yield_now y;
+} gate_inside;
+
+WEFT_ASYNC(gate_inside, NULL) {
+    WEFT_BEGIN();
+    for (;;) {
+        pthread_mutex_lock(&gate_lock);
+        bool there = in_gai >= self->n;
+        pthread_mutex_unlock(&gate_lock);
+        if (there) break;
+        WEFT_AWAIT(weft_yield_now_init(&self->y));
+    }
+    WEFT_END();
+}
+
+/* Waits until `n` calls are inside getaddrinfo at once (another thread
+ * drives the runtime). */
 static void gate_wait_inside(int n) {
     pthread_mutex_lock(&gate_lock);
     while (in_gai < n) pthread_cond_wait(&gate_cond, &gate_lock);
     pthread_mutex_unlock(&gate_lock);
+}
+
+/* Waits, driving `rt`, until `n` calls are inside getaddrinfo at once. */
+static void gate_wait_inside_on(weft_runtime *rt, int n) {
+    gate_inside g;
+    gate_inside_start(&g);
+    g.n = n;
+    assert_int_equal(weft_block_on(rt, &g.base), 0);
 }
 
 static int gate_get(int *v) {
@@ -119,7 +149,7 @@ static void run_bounded(weft_runtime *rt, int want_max) {
     int base = thread_count();
     for (int i = 0; i < NGAI; i++) h[i] = spawn_lookup(rt, "held.test:80", &results[i]);
     /* The first `want_max` are inside getaddrinfo; the others queue. */
-    gate_wait_inside(want_max);
+    gate_wait_inside_on(rt, want_max);
     int during = thread_count();
     for (int i = 0; i < 20; i++) { /* give a wrong extra thread time to show up */
         usleep(1000);
@@ -158,7 +188,7 @@ static void test_gai_cancel_queued(void **state) {
     static int results[24];
     weft_join_handle h[24];
     for (int i = 0; i < 24; i++) h[i] = spawn_lookup(rt, "held.test:80", &results[i]);
-    gate_wait_inside(WEFT_GETADDRINFO_THREADS);
+    gate_wait_inside_on(rt, WEFT_GETADDRINFO_THREADS);
     for (int i = 0; i < 24; i++) weft_join_handle_abort(&h[i]);
     for (int i = 0; i < 24; i++) {
         assert_int_equal(weft_block_on(rt, &h[i].base), 0);
