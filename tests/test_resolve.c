@@ -29,8 +29,13 @@ static int in_gai, max_in_gai, held_calls;
 
 int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                 struct addrinfo **res) {
-    static int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
-    if (!real) real = (int (*)(const char *, const char *, const struct addrinfo *, struct addrinfo **))dlsym(RTLD_NEXT, "getaddrinfo");
+    typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+    static _Atomic(gai_fn) real_fn; /* looked up by whichever thread comes first */
+    gai_fn real = atomic_load(&real_fn);
+    if (!real) {
+        real = (gai_fn)dlsym(RTLD_NEXT, "getaddrinfo");
+        atomic_store(&real_fn, real);
+    }
     if (!node || strncmp(node, "held", 4) != 0) return real(node, service, hints, res);
     pthread_mutex_lock(&gate_lock);
     held_calls++;
