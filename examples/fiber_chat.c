@@ -63,8 +63,9 @@ static void *serve(void *arg) {
             post(c->id, "%lu: %.*s\n", c->id, (int)line.len, (const char *)line.data);
         } else if (recv.result == 0 && m.from != c->id) {
             if (weft_fiber_write_all(&c->conn.stream, m.text, strlen(m.text), NULL) < 0) break;
-        } /* else our own line, or we fell behind (-WEFT_ELAGGED): go on. (The channel
-           * closes only after the runtime, and with it every client, is gone.) */
+        } else if (recv.result < 0 && recv.result != -WEFT_ELAGGED) {
+            break; /* no receiver (out of memory) */
+        } /* else our own line, or we fell behind: go on */
     }
     post(c->id, "* client %lu left\n", c->id);
     weft_framed_reader_destroy(&reader);

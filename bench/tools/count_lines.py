@@ -8,6 +8,9 @@ one is not a comment.
     bench/tools/count_lines.py FILE...           one line per file
     bench/tools/count_lines.py --pairs           the fiber examples and their Tokio peers
     bench/tools/count_lines.py --pairs --markdown   the same as a Markdown table
+    bench/tools/count_lines.py --pairs --write-docs the table into docs/fibers.md and
+                                                    docs/benchmarks.md (between the
+                                                    <!-- count_lines.py:pairs --> markers)
 """
 import os
 import re
@@ -78,19 +81,51 @@ def count_file(path):
         return code_lines(f.read(), rust=path.endswith(".rs"))
 
 
-def pairs(markdown):
+DOCS = ["docs/fibers.md", "docs/benchmarks.md"]
+BEGIN, END = "<!-- count_lines.py:pairs -->", "<!-- /count_lines.py:pairs -->"
+
+
+def pair_rows():
     rows = []
     for name, c, rs in PAIRS:
         nc, nr = count_file(os.path.join(ROOT, c)), count_file(os.path.join(ROOT, rs))
         rows.append((name, c, nc, os.path.basename(rs), nr, nc / nr))
-    if markdown:
-        print("| program | weft (fibers) | lines | Tokio | lines | ratio |")
-        print("|---|---|---:|---|---:|---:|")
-        for name, c, nc, rs, nr, ratio in rows:
-            print(f"| {name} | `{c}` | {nc} | `{rs}` | {nr} | {ratio:.2f}× |")
-    else:
-        for name, c, nc, rs, nr, ratio in rows:
-            print(f"{name:28} {c:26} {nc:4}   {rs:12} {nr:4}   {ratio:.2f}x")
+    return rows
+
+
+def markdown_table():
+    lines = ["| program | weft (fibers) | lines | Tokio | lines | ratio |", "|---|---|---:|---|---:|---:|"]
+    for name, c, nc, rs, nr, ratio in pair_rows():
+        lines.append(f"| {name} | `{c}` | {nc} | `{rs}` | {nr} | {ratio:.2f}× |")
+    return "\n".join(lines) + "\n"
+
+
+def write_docs():
+    table = markdown_table()
+    for doc in DOCS:
+        path = os.path.join(ROOT, doc)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        a, b = text.find(BEGIN), text.find(END)
+        if a < 0 or b < a:
+            print(f"{doc}: no {BEGIN} ... {END} block", file=sys.stderr)
+            return 1
+        text = text[: a + len(BEGIN)] + "\n" + table + text[b:]
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"updated {doc}")
+    return 0
+
+
+def pairs(argv):
+    if "--write-docs" in argv:
+        return write_docs()
+    if "--markdown" in argv:
+        print(markdown_table(), end="")
+        return 0
+    for name, c, nc, rs, nr, ratio in pair_rows():
+        print(f"{name:28} {c:26} {nc:4}   {rs:12} {nr:4}   {ratio:.2f}x")
+    return 0
 
 
 def main(argv):
@@ -98,8 +133,7 @@ def main(argv):
         print(__doc__.strip())
         return 0 if argv else 2
     if argv[0] == "--pairs":
-        pairs("--markdown" in argv[1:])
-        return 0
+        return pairs(argv[1:])
     for path in argv:
         print(f"{count_file(path):6} {path}")
     return 0
