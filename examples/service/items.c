@@ -105,7 +105,9 @@ static void delete_item(items_store *st, const char *id, weft_http_response *res
 }
 
 /* Every item, as one object: the ids are plain (checked on the way in) and
- * the items are JSON already, so they are pasted in as they are. */
+ * the items are JSON already, so they are pasted in as they are. Fields
+ * that someone else put in the hash are left out unless they look the
+ * same. */
 static void list_items(items_store *st, weft_http_response *res) {
     redisReply *r = redis(st, res, 2, (const char *[]){"HGETALL", st->hash}, NULL);
     if (!r) return;
@@ -121,7 +123,10 @@ static void list_items(items_store *st, weft_http_response *res) {
     size_t len = 0;
     out[len++] = '{';
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-        if (i) out[len++] = ',';
+        if (!valid_id(r->element[i]->str) ||
+            !json_is_object(r->element[i + 1]->str, r->element[i + 1]->len))
+            continue;
+        if (len > 1) out[len++] = ',';
         len += (size_t)sprintf(out + len, "\"%s\":", r->element[i]->str);
         memcpy(out + len, r->element[i + 1]->str, r->element[i + 1]->len);
         len += r->element[i + 1]->len;

@@ -43,9 +43,11 @@ item2='{"title":"milk","done":true,"tags":["dairy"],"n":-1.5e3,"s":"caf\u00e9 âœ
 req PUT /items/milk "$item2";           expect "replace" 200 "$item2"
 req GET /items/milk;                    expect "read the replacement" 200 "$item2"
 req PUT /items/eggs '{"title":"eggs"}'; expect "create another" 201
+redis-cli -p "$REDIS_PORT" HSET weft-service:items 'odd"field' '{}' other 'not json' >/dev/null
 req GET /items
 expect "list" 200
 case "$BODY" in *'"milk":'*'"eggs":'*|*'"eggs":'*'"milk":'*) ;; *) fail "list: $BODY";; esac
+case "$BODY" in *odd*|*'not json'*) fail "list shows what the service did not store: $BODY";; esac
 req DELETE /items/milk;                 expect "delete" 204 ""
 req GET /items/milk;                    expect "read a deleted item" 404 '{"error":"not found"}'
 req DELETE /items/milk;                 expect "delete twice" 404
