@@ -130,7 +130,7 @@ typedef struct run_all {
     shared *sh;
     uint32_t conns;
     weft_task_tracker *tracker;
-    weft_async_fd *sfd;
+    shutdown_signals *sigs;
     uint64_t grace_ms;
     client tmpl;
     uint32_t i;
@@ -157,7 +157,7 @@ WEFT_ASYNC(run_all, NULL) {
     weft_task_tracker_close(self->tracker);
     WEFT_AWAIT(WEFT_SELECT(&self->sel, self->kids, WEFT_SELECT_DROP_LOSERS,
                            weft_task_tracker_wait_init(&self->done, self->tracker),
-                           shutdown_signal_init(&self->sig, self->sfd)));
+                           shutdown_signal_init(&self->sig, self->sigs)));
     if (self->sel.winner == 0) WEFT_RETURN();
     /* A signal: every connection finishes its round trip, within the grace
      * period or until a second signal. */
@@ -169,7 +169,7 @@ WEFT_ASYNC(run_all, NULL) {
                            weft_timeout_init(&self->grace,
                                              weft_task_tracker_wait_init(&self->done, self->tracker),
                                              self->grace_ms),
-                           shutdown_signal_init(&self->sig, self->sfd)));
+                           shutdown_signal_init(&self->sig, self->sigs)));
     self->cut_off = weft_task_tracker_len(self->tracker);
     WEFT_END();
 }
@@ -226,30 +226,24 @@ int main(int argc, char **argv) {
         fprintf(stderr, "echo_client: host name too long\n");
         return 2;
     }
-    /* Signals become readable events (blocked before any thread exists). */
-    int sfd = shutdown_signals_block();
-    if (sfd < 0) {
-        fprintf(stderr, "echo_client: signals: %s\n", strerror(-sfd));
+    /* SIGINT and SIGTERM are weft's from here on: none is missed. */
+    shutdown_signals sigs;
+    int err = shutdown_signals_listen(&sigs);
+    if (err) {
+        fprintf(stderr, "echo_client: signals: %s\n", weft_strerror(err));
         return 1;
     }
     weft_task_tracker *tracker = NULL;
-    int err = weft_cancel_token_init(&sh.stop);
+    err = weft_cancel_token_init(&sh.stop);
     if (!err) err = weft_task_tracker_create(&tracker);
     weft_runtime_options opts = {0};
     opts.io_backend = backend;
     weft_runtime *rt = NULL;
     if (!err) err = weft_runtime_create(&rt, &opts);
-    weft_async_fd sig = {0};
-    bool adopted = false;
-    if (!err) {
-        err = weft_async_fd_adopt(&sig, rt, sfd);
-        adopted = !err;
-    }
     if (err) {
         fprintf(stderr, "echo_client: %s\n", weft_strerror(err));
-        if (!adopted) close(sfd);
-        weft_async_fd_close(&sig);
         weft_runtime_destroy(rt);
+        shutdown_signals_destroy(&sigs);
         weft_task_tracker_destroy(tracker);
         weft_cancel_token_destroy(&sh.stop);
         return 1;
@@ -260,8 +254,8 @@ int main(int argc, char **argv) {
     err = weft_block_on(rt, &res.base);
     if (err || res.result < 1) {
         fprintf(stderr, "echo_client: %s: %s\n", addr, weft_strerror(err ? err : res.result));
-        weft_async_fd_close(&sig);
         weft_runtime_destroy(rt);
+        shutdown_signals_destroy(&sigs);
         weft_task_tracker_destroy(tracker);
         weft_cancel_token_destroy(&sh.stop);
         return 2;
@@ -274,8 +268,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "echo_client: out of memory\n");
         free(sh.lat_us);
         free(root);
-        weft_async_fd_close(&sig);
         weft_runtime_destroy(rt);
+        shutdown_signals_destroy(&sigs);
         weft_task_tracker_destroy(tracker);
         weft_cancel_token_destroy(&sh.stop);
         return 1;
@@ -284,13 +278,13 @@ int main(int argc, char **argv) {
     root->sh = &sh;
     root->conns = conns;
     root->tracker = tracker;
-    root->sfd = &sig;
+    root->sigs = &sigs;
     root->grace_ms = grace_ms;
     uint64_t t0 = now_ns();
     err = weft_block_on(rt, &root->base);
     double secs = (double)(now_ns() - t0) / 1e9;
-    weft_async_fd_close(&sig);
     weft_runtime_destroy(rt); /* drops connections cut off after the grace period */
+    shutdown_signals_destroy(&sigs);
     weft_task_tracker_destroy(tracker);
     weft_cancel_token_destroy(&sh.stop);
     bool interrupted = root->interrupted;

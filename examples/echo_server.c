@@ -147,7 +147,7 @@ WEFT_ASYNC(acceptor, NULL) {
 typedef struct server {
     WEFT_CORO_FIELDS;
     weft_tcp_listener *l;
-    weft_async_fd *sfd;
+    shutdown_signals *sigs;
     weft_cancel_token *stop;
     weft_task_tracker *tracker;
     uint64_t grace_ms;
@@ -169,7 +169,7 @@ WEFT_ASYNC(server, NULL) {
     self->acc.stop = self->stop;
     self->acc.tracker = self->tracker;
     WEFT_AWAIT(WEFT_SELECT(&self->sel, self->kids, WEFT_SELECT_DROP_LOSERS, &self->acc.base,
-                           shutdown_signal_init(&self->sig, self->sfd)));
+                           shutdown_signal_init(&self->sig, self->sigs)));
     if (self->sel.winner == 0) {
         self->result = self->acc.result; /* reported by the acceptor */
     } else if (self->sig.result) {
@@ -189,7 +189,7 @@ WEFT_ASYNC(server, NULL) {
                            weft_timeout_init(&self->grace,
                                              weft_task_tracker_wait_init(&self->drained, self->tracker),
                                              self->grace_ms),
-                           shutdown_signal_init(&self->sig, self->sfd)));
+                           shutdown_signal_init(&self->sig, self->sigs)));
     self->dropped = weft_task_tracker_len(self->tracker);
     if (self->dropped)
         fprintf(stderr, "echo_server: %s; closing %zu connections\n",
@@ -199,20 +199,19 @@ WEFT_ASYNC(server, NULL) {
 
 /* Everything main sets up, released in reverse on every path out. */
 typedef struct setup {
-    int sfd;
+    shutdown_signals sigs;
+    bool listening; /* sigs holds listeners */
     weft_runtime *rt;
     weft_tcp_listener l;
-    weft_async_fd sig;
     weft_cancel_token stop;
     weft_task_tracker *tracker;
     server *srv;
 } setup;
 
 static int teardown(setup *st, int status) {
-    weft_tcp_listener_close(&st->l); /* empty handles: nothing happens */
-    weft_async_fd_close(&st->sig);
+    weft_tcp_listener_close(&st->l); /* an empty handle: nothing happens */
     if (st->rt) weft_runtime_destroy(st->rt); /* drops every connection task still there */
-    if (st->sfd >= 0) close(st->sfd);         /* still ours unless adopted */
+    if (st->listening) shutdown_signals_destroy(&st->sigs);
     weft_task_tracker_destroy(st->tracker);
     weft_cancel_token_destroy(&st->stop);
     free(st->srv);
@@ -258,14 +257,15 @@ int main(int argc, char **argv) {
     }
     if (g_buf == 0) usage();
 
-    setup st = {.sfd = -1};
-    /* Signals become readable events (blocked before any thread exists). */
-    st.sfd = shutdown_signals_block();
-    if (st.sfd < 0) {
-        fprintf(stderr, "echo_server: signals: %s\n", strerror(-st.sfd));
+    setup st = {0};
+    /* SIGINT and SIGTERM are weft's from here on: none is missed. */
+    int err = shutdown_signals_listen(&st.sigs);
+    if (err) {
+        fprintf(stderr, "echo_server: signals: %s\n", weft_strerror(err));
         return 1;
     }
-    int err = weft_cancel_token_init(&st.stop);
+    st.listening = true;
+    err = weft_cancel_token_init(&st.stop);
     if (!err) err = weft_task_tracker_create(&st.tracker);
     if (err) {
         fprintf(stderr, "echo_server: %s\n", weft_strerror(err));
@@ -278,7 +278,7 @@ int main(int argc, char **argv) {
         opts.flavor = WEFT_MULTI_THREAD;
         opts.workers = workers;
     }
-    err = weft_runtime_create(&st.rt, &opts); /* threads inherit the blocked signals */
+    err = weft_runtime_create(&st.rt, &opts);
     if (err) {
         st.rt = NULL;
         fprintf(stderr, "echo_server: runtime: %s\n", weft_strerror(err));
@@ -296,12 +296,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "echo_server: bind %s: %s\n", addr, weft_strerror(err));
         return teardown(&st, 1);
     }
-    err = weft_async_fd_adopt(&st.sig, st.rt, st.sfd);
-    if (err) {
-        fprintf(stderr, "echo_server: signalfd: %s\n", weft_strerror(err));
-        return teardown(&st, 1);
-    }
-    st.sfd = -1; /* the async_fd owns it now */
     st.srv = calloc(1, sizeof *st.srv);
     if (!st.srv) {
         fprintf(stderr, "echo_server: out of memory\n");
@@ -310,7 +304,7 @@ int main(int argc, char **argv) {
     server *srv = st.srv;
     server_start(srv);
     srv->l = &st.l;
-    srv->sfd = &st.sig;
+    srv->sigs = &st.sigs;
     srv->stop = &st.stop;
     srv->tracker = st.tracker;
     srv->grace_ms = grace_ms;

@@ -17,8 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include "weft.h"
 
@@ -61,36 +59,23 @@ static void *accept_loop(void *arg) {
     }
 }
 
-/* ---- waiting for SIGINT/SIGTERM --------------------------------------------------- */
-
-static void *wait_signal(void *arg) {
-    weft_async_fd *sfd = arg;
-    for (;;) {
-        weft_async_fd_ready r;
-        if (weft_await(weft_async_fd_ready_init(&r, sfd, WEFT_INTEREST_READ)) || r.result < 0) return NULL;
-        struct signalfd_siginfo si;
-        ssize_t n = read(weft_async_fd_fd(sfd), &si, sizeof si);
-        if (n == (ssize_t)sizeof si) return (void *)(uintptr_t)si.ssi_signo;
-        if (n < 0 && errno == EAGAIN) weft_async_fd_clear_ready(sfd, &r.ready);
-    }
-}
-
 typedef struct server {
     weft_tcp_listener *l;
-    weft_async_fd *sig;
+    weft_signal intr, term; /* listening for SIGINT and SIGTERM */
     int signo;
 } server;
 
-/* The root: whichever ends first, the accept loop or the signal wait; the
- * other is dropped (the accept loop is cancelled and returns). */
+/* The root: whichever ends first, the accept loop or a signal; the others
+ * are dropped (the accept loop is cancelled and returns). */
 static void *run_server(void *arg) {
     server *srv = arg;
-    weft_fiber acc, sig;
+    weft_fiber acc;
+    weft_signal_recv intr, term;
     weft_select sel;
-    weft_future *kids[2];
+    weft_future *kids[3];
     weft_await(WEFT_SELECT(&sel, kids, WEFT_SELECT_DROP_LOSERS, weft_fiber_init(&acc, accept_loop, srv->l, NULL),
-                           weft_fiber_init(&sig, wait_signal, srv->sig, NULL)));
-    if (sel.winner == 1) srv->signo = (int)(uintptr_t)sig.output.value;
+                           weft_signal_recv_init(&intr, &srv->intr), weft_signal_recv_init(&term, &srv->term)));
+    if (sel.winner > 0) srv->signo = sel.winner == 1 ? SIGINT : SIGTERM;
     return NULL;
 }
 
@@ -123,15 +108,12 @@ int main(int argc, char **argv) {
     }
     if (port > 65535 || g_buf == 0) usage();
 
-    /* Signals become readable events (blocked before any thread exists). */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sfd < 0) {
-        perror("fiber_echo_server: signalfd");
+    /* SIGINT and SIGTERM are weft's from here on: none is missed. */
+    server srv = {0};
+    int err = weft_signal_init(&srv.intr, SIGINT);
+    if (!err) err = weft_signal_init(&srv.term, SIGTERM);
+    if (err) {
+        fprintf(stderr, "fiber_echo_server: signals: %s\n", weft_strerror(err));
         return 1;
     }
 
@@ -142,7 +124,7 @@ int main(int argc, char **argv) {
         opts.workers = workers;
     }
     weft_runtime *rt;
-    int err = weft_runtime_create(&rt, &opts);
+    err = weft_runtime_create(&rt, &opts);
     if (err) {
         fprintf(stderr, "fiber_echo_server: runtime: %s\n", weft_strerror(err));
         return 1;
@@ -156,23 +138,18 @@ int main(int argc, char **argv) {
         weft_runtime_destroy(rt);
         return 1;
     }
-    weft_async_fd sig;
-    err = weft_async_fd_adopt(&sig, rt, sfd);
-    if (err) {
-        fprintf(stderr, "fiber_echo_server: signalfd: %s\n", weft_strerror(err));
-        return 1;
-    }
     printf("listening on %u\n", weft_tcp_listener_port(&l));
     fflush(stdout);
 
-    server srv = {&l, &sig, 0};
+    srv.l = &l;
     weft_fiber root;
     err = weft_block_on(rt, weft_fiber_init(&root, run_server, &srv, NULL));
     if (err) fprintf(stderr, "fiber_echo_server: %s\n", weft_strerror(err));
     else if (srv.signo) fprintf(stderr, "fiber_echo_server: %s, shutting down\n", strsignal(srv.signo));
 
     weft_tcp_listener_close(&l);
-    weft_async_fd_close(&sig);
     weft_runtime_destroy(rt); /* cancels every connection's fiber: each closes its socket */
+    weft_signal_destroy(&srv.intr);
+    weft_signal_destroy(&srv.term);
     return err ? 1 : 0;
 }

@@ -13,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include "weft.h"
 #include "weft/http.h"
@@ -41,6 +39,8 @@ static void handle(weft_http_request *req, weft_http_response *res) {
     }
 }
 
+static weft_signal sigs[2]; /* SIGINT and SIGTERM */
+
 /* The main fiber: serves until SIGINT or SIGTERM, then shuts down gracefully. */
 static void *serve(void *arg) {
     int port = *(int *)arg;
@@ -55,21 +55,11 @@ static void *serve(void *arg) {
     }
     printf("listening on %u\n", weft_http_server_port(srv));
     fflush(stdout);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    weft_async_fd sig = {0};
-    if (weft_async_fd_adopt(&sig, NULL, signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == 0) {
-        for (;;) {
-            weft_async_fd_ready ready;
-            if (weft_await(weft_async_fd_ready_init(&ready, &sig, WEFT_INTEREST_READ)) || ready.result) break;
-            struct signalfd_siginfo si;
-            if (read(weft_async_fd_fd(&sig), &si, sizeof si) == (ssize_t)sizeof si) break;
-            weft_async_fd_clear_ready(&sig, &ready.ready);
-        }
-        weft_async_fd_close(&sig);
-    }
+    weft_signal_recv intr, term;
+    weft_select sel;
+    weft_future *kids[2];
+    weft_await(WEFT_SELECT(&sel, kids, WEFT_SELECT_DROP_LOSERS, weft_signal_recv_init(&intr, &sigs[0]),
+                           weft_signal_recv_init(&term, &sigs[1])));
     weft_http_fiber_server_shutdown(srv, 5000);
     weft_http_server_destroy(srv);
     return NULL;
@@ -77,15 +67,14 @@ static void *serve(void *arg) {
 
 int main(int argc, char **argv) {
     int port = argc > 2 && strcmp(argv[1], "--port") == 0 ? atoi(argv[2]) : 8080;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* SIGINT and SIGTERM are weft's from here on: none is missed. */
+    if (weft_signal_init(&sigs[0], SIGINT) || weft_signal_init(&sigs[1], SIGTERM)) return 1;
     weft_runtime *rt;
     if (weft_runtime_create(&rt, NULL)) return 1;
     weft_fiber main_fiber;
     weft_block_on(rt, weft_fiber_init(&main_fiber, serve, &port, NULL));
     weft_runtime_destroy(rt);
+    weft_signal_destroy(&sigs[0]);
+    weft_signal_destroy(&sigs[1]);
     return 0;
 }

@@ -5,6 +5,9 @@
  * operation wait on its pool thread for as long as the test wants. A storm
  * of random operations under random timeouts checks every drop point.
  * weft-test: threaded  weft-test: timeout=300 */
+#include <dirent.h>
+#include <sys/syscall.h>
+
 #include "fs_support.h"
 
 /* Runs `inner` for one poll on the runtime, then drops it if pending.
@@ -321,6 +324,27 @@ WEFT_ASYNC(opener, NULL) {
     WEFT_END();
 }
 
+/* True if a thread of this process is blocked in openat(2) (its
+ * /proc/self/task/<tid>/syscall starts with the system call's number). */
+static bool thread_in_openat(void) {
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[300], buf[32] = {0};
+        snprintf(path, sizeof path, "/proc/self/task/%s/syscall", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(buf, sizeof buf, f)) found = atol(buf) == SYS_openat;
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+
 /* One pool thread, held by a FIFO open; a second operation queues behind
  * it; the runtime is destroyed with a time limit (the first cannot end):
  * the queued one is cancelled (-ESHUTDOWN for nobody: its task is gone)
@@ -351,6 +375,11 @@ static void test_runtime_destroyed_with_operations_queued(void **state) {
         assert_int_equal(weft_block_on(rt, weft_sleep_init(&sl, 1)), 0);
     }
     assert_int_equal(pool_trips() - trips, 2);
+    /* Submitted is not started: wait until a pool thread sits in open(2)
+     * (a thread still starting would find both queued, and destroy would
+     * cancel both). */
+    for (int i = 0; i < 10000 && !thread_in_openat(); i++) usleep(1000);
+    assert_true(thread_in_openat());
     assert_int_equal(weft_runtime_destroy_timeout(rt, 50), -ETIMEDOUT);
     pthread_t w;
     pthread_create(&w, NULL, fifo_writer, (void *)P("fifo"));

@@ -269,8 +269,8 @@ static void test_echo_server_grace_and_second_signal(void **state) {
     }
 }
 
-/* True once the process blocks SIGINT (it reads signals from a signalfd). */
-static bool blocks_sigint(pid_t pid) {
+/* True once the process catches SIGINT (weft's signal listener is in place). */
+static bool catches_sigint(pid_t pid) {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
@@ -278,7 +278,7 @@ static bool blocks_sigint(pid_t pid) {
     bool yes = false;
     while (fgets(line, sizeof line, f)) {
         unsigned long long mask;
-        if (sscanf(line, "SigBlk: %llx", &mask) == 1) yes = mask & (1ull << (SIGINT - 1));
+        if (sscanf(line, "SigCgt: %llx", &mask) == 1) yes = mask & (1ull << (SIGINT - 1));
     }
     fclose(f);
     return yes;
@@ -298,7 +298,7 @@ static void test_echo_client_sigint(void **state) {
     /* The client's latency table is sized for every message it may send:
      * 4 GB of address space it never touches (it is stopped long before). */
     pid_t cl = start(args, &cout, &cerr);
-    for (int i = 0; i < 2000 && !blocks_sigint(cl); i++) usleep(10000);
+    for (int i = 0; i < 2000 && !catches_sigint(cl); i++) usleep(10000);
     usleep(200000); /* let it run a little; any moment is a fine moment to stop */
     kill(cl, SIGINT);
     int code = wait_exit(cl);
