@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "https_streams.h"
+#include "shutdown_signal.h"
 #include "weft.h"
 #include "weft/http.h"
 #include "weft/tls.h"
@@ -34,18 +35,14 @@ static void hello(weft_http_request *req, weft_http_response *res) {
 typedef struct until_signal {
     WEFT_CORO_FIELDS;
     weft_http_server *srv;
-    weft_signal term;
-    weft_ctrl_c ctrl_c;
-    weft_signal_recv recv;
-    weft_select sel;
-    weft_future *kids[2];
+    shutdown_signals *sigs;
+    shutdown_signal sig;
     weft_http_server_shutdown shutdown;
 } until_signal;
 
 WEFT_ASYNC(until_signal, NULL) {
     WEFT_BEGIN();
-    WEFT_AWAIT(WEFT_SELECT(&self->sel, self->kids, WEFT_SELECT_DROP_LOSERS,
-                           weft_ctrl_c_init(&self->ctrl_c), weft_signal_recv_init(&self->recv, &self->term)));
+    WEFT_AWAIT(shutdown_signal_init(&self->sig, self->sigs));
     WEFT_AWAIT(weft_http_server_shutdown_init(&self->shutdown, self->srv, 5000));
     WEFT_END();
 }
@@ -65,13 +62,16 @@ int main(int argc, char **argv) {
                         "[--tls13-ciphers LIST]\n");
         return 2;
     }
+    shutdown_signals sigs; /* SIGINT and SIGTERM: ours from here on */
+    int r = shutdown_signals_listen(&sigs);
+    if (r) return fprintf(stderr, "https_hello: signals: %s\n", weft_strerror(r)), 1;
     /* With a cipher list, TLS 1.3 only (the list is TLS 1.3's). */
     weft_tls_options to = {.cert_file = cert, .key_file = key,
                            .alpn = (const char *[]){"http/1.1", NULL},
                            .ciphersuites = ciphers,
                            .min_version = ciphers ? WEFT_TLS_1_3 : WEFT_TLS_VERSION_DEFAULT};
     weft_tls_context *tls;
-    int r = weft_tls_context_create(&tls, WEFT_TLS_SERVER, &to);
+    r = weft_tls_context_create(&tls, WEFT_TLS_SERVER, &to);
     if (r) return fprintf(stderr, "https_hello: tls: %s (%s)\n", weft_strerror(r), weft_tls_context_error_detail()), 1;
 
     weft_runtime *rt;
@@ -90,13 +90,13 @@ int main(int argc, char **argv) {
     until_signal main_task;
     until_signal_start(&main_task);
     main_task.srv = srv;
-    if ((r = weft_signal_init(&main_task.term, SIGTERM))) return fprintf(stderr, "signal: %s\n", weft_strerror(r)), 1;
+    main_task.sigs = &sigs;
     printf("listening on %u\n", weft_http_server_port(srv));
     fflush(stdout);
     weft_block_on(rt, &main_task.base);
-    weft_signal_destroy(&main_task.term);
     weft_http_server_destroy(srv);
     weft_runtime_destroy(rt);
     weft_tls_context_destroy(tls);
+    shutdown_signals_destroy(&sigs);
     return 0;
 }

@@ -15,9 +15,12 @@
  * stream factory (examples/https_streams.h) that puts a weft-tls stream
  * over each accepted connection.
  *
- * Exit status: 0 after a clean shutdown (also when the grace period ran
- * out and requests were cancelled: that is said on stderr), 1 if it could
- * not start, 2 for bad arguments.
+ * Ctrl-C or SIGTERM: a graceful shutdown (--grace-ms for the requests in
+ * flight); a second one cancels what is left at once.
+ *
+ * Exit status: 0 after a shutdown (also when requests had to be
+ * cancelled: that is said on stderr), 1 if it could not start, 2 for bad
+ * arguments.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -26,6 +29,7 @@
 #include <string.h>
 
 #include "../https_streams.h"
+#include "../shutdown_signal.h"
 #include "items.h"
 #include "weft.h"
 #include "weft/http.h"
@@ -37,24 +41,30 @@ typedef struct config {
     unsigned threads;
     uint64_t grace_ms;
     weft_tls_context *tls;
-    int status; /* the exit status, set by the main fiber */
+    shutdown_signals sigs; /* SIGINT and SIGTERM are ours from the start of main */
+    int status;            /* the exit status, set by the main fiber */
 } config;
 
-/* Waits for Ctrl-C (SIGINT) or SIGTERM, whichever comes first. While it
- * waits neither kills the process; afterwards a second Ctrl-C does. */
-static int wait_for_stop_signal(void) {
-    weft_signal term;
-    int r = weft_signal_init(&term, SIGTERM);
-    if (r < 0) return r;
-    weft_ctrl_c ctrl_c;
-    weft_signal_recv recv;
+/* Waits for the next Ctrl-C (SIGINT) or SIGTERM: 0, or -errno. */
+static int next_signal(config *cfg) {
+    shutdown_signal sig;
+    int r = weft_await(shutdown_signal_init(&sig, &cfg->sigs));
+    return r < 0 ? r : sig.result;
+}
+
+/* The graceful shutdown, cut short by a second signal: 0 (every request
+ * finished), 1 (the grace period ran out: the rest were cancelled), 2 (a
+ * second signal: everything left is cancelled now), or -errno. */
+static int shut_down(config *cfg, weft_http_server *srv) {
+    weft_http_server_shutdown sd;
+    shutdown_signal sig;
     weft_select sel;
     weft_future *kids[2];
-    r = weft_await(WEFT_SELECT(&sel, kids, WEFT_SELECT_DROP_LOSERS, weft_ctrl_c_init(&ctrl_c),
-                               weft_signal_recv_init(&recv, &term)));
-    if (r == 0) r = sel.winner == 0 ? ctrl_c.result : recv.result;
-    weft_signal_destroy(&term);
-    return r;
+    int r = weft_await(WEFT_SELECT(&sel, kids, WEFT_SELECT_DROP_LOSERS,
+                                   weft_http_server_shutdown_init(&sd, srv, cfg->grace_ms),
+                                   shutdown_signal_init(&sig, &cfg->sigs)));
+    if (r < 0) return r;
+    return sel.winner == 0 ? sd.result : 2;
 }
 
 /* The main fiber. */
@@ -86,17 +96,18 @@ static void *serve(void *arg) {
            weft_http_server_port(srv), cfg->redis, cfg->hash);
     fflush(stdout);
 
-    r = wait_for_stop_signal();
+    r = next_signal(cfg);
     if (r < 0) fprintf(stderr, "service: waiting for signals: %s; stopping\n", weft_strerror(r));
-    printf("service: stopping: no new connections; requests in flight get %llu ms\n",
-           (unsigned long long)cfg->grace_ms);
+    printf("service: stopping: no new connections; requests in flight get %llu ms "
+           "(Ctrl-C again: cancel them now)\n", (unsigned long long)cfg->grace_ms);
     fflush(stdout);
-    r = weft_http_fiber_server_shutdown(srv, cfg->grace_ms);
+    r = shut_down(cfg, srv);
     if (r == 1) fprintf(stderr, "service: the grace period ran out: requests were cancelled\n");
+    else if (r == 2) fprintf(stderr, "service: a second signal: requests were cancelled\n");
     else if (r < 0) fprintf(stderr, "service: shutdown: %s\n", weft_strerror(r));
     weft_http_server_stats st;
     weft_http_server_stats_get(srv, &st);
-    weft_http_server_destroy(srv);
+    weft_http_server_destroy(srv); /* cancels what a second signal left */
     /* Replies already asked for are delivered, then the connection closes. */
     weft_fiber_redis_disconnect(store.redis);
     weft_redis_close(store.redis);
@@ -128,10 +139,17 @@ int main(int argc, char **argv) {
         else return usage();
     }
     if (!cfg.cert || !cfg.key || cfg.threads < 1) return usage();
+    /* From here on SIGINT and SIGTERM wait for the main fiber: none is
+     * missed, and none kills the service half way through starting. */
+    int r = shutdown_signals_listen(&cfg.sigs);
+    if (r < 0) {
+        fprintf(stderr, "service: signals: %s\n", weft_strerror(r));
+        return 1;
+    }
 
     weft_tls_options to = {.cert_file = cfg.cert, .key_file = cfg.key,
                            .alpn = (const char *[]){"http/1.1", NULL}};
-    int r = weft_tls_context_create(&cfg.tls, WEFT_TLS_SERVER, &to);
+    r = weft_tls_context_create(&cfg.tls, WEFT_TLS_SERVER, &to);
     if (r < 0) {
         fprintf(stderr, "service: certificate %s, key %s: %s (%s)\n", cfg.cert, cfg.key,
                 weft_strerror(r), weft_tls_context_error_detail());
@@ -152,5 +170,6 @@ int main(int argc, char **argv) {
     }
     weft_runtime_destroy(rt);
     weft_tls_context_destroy(cfg.tls);
+    shutdown_signals_destroy(&cfg.sigs);
     return cfg.status;
 }

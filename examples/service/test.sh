@@ -4,8 +4,8 @@
 # HTTPS that verifies the service's certificate: create, read, replace,
 # list, delete, 404s, refused bodies and ids (400), 405, what Redis holds,
 # and graceful shutdown on SIGINT — a request in flight finishes, new
-# connections are refused, the exit status is 0 — and a grace period that
-# runs out. On the multi_thread runtime (WEFT_TEST_RUNTIME) with 2 workers.
+# connections are refused, the exit status is 0 — a grace period that
+# runs out, and a second SIGINT that cuts the grace period short. On the multi_thread runtime (WEFT_TEST_RUNTIME) with 2 workers.
 set -uo pipefail
 bin=${1:?usage: test.sh SERVICE_BINARY}
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -118,6 +118,20 @@ st=0; svc_stop || st=$?
 grep -q 'grace period ran out' "$SVC_TMP/service.err" || fail "no word about the cancelled request: $(cat "$SVC_TMP/service.err")"
 kill "$never_pid" 2>/dev/null
 exec {never_in}>&- {never_out}<&-
+
+# A second SIGINT during the grace period cancels what is left at once.
+svc_start --threads "$threads" --grace-ms 60000 || fail "the service did not start a third time"
+tls_client stuck
+printf 'PUT /items/stuck HTTP/1.1\r\nHost: localhost\r\nContent-Length: 15\r\nExpect: 100-continue\r\n\r\n' >&"$stuck_in"
+wait_100 "$stuck_out" || fail "no 100 Continue for the stuck request"
+kill -INT "$SVC_PID"
+for _ in $(seq 1 200); do grep -q 'stopping' "$SVC_TMP/service.out" && break; sleep 0.05; done
+grep -q 'stopping' "$SVC_TMP/service.out" || fail "the first SIGINT did not start the shutdown"
+st=0; svc_stop || st=$? # the second SIGINT; waits for the exit (not the 60 s grace)
+[ $st = 0 ] || fail "exit status after a second SIGINT: $st"
+grep -q 'second signal' "$SVC_TMP/service.err" || fail "no word about the second signal: $(cat "$SVC_TMP/service.err")"
+kill "$stuck_pid" 2>/dev/null
+exec {stuck_in}>&- {stuck_out}<&-
 
 # Bad arguments and an unreadable certificate.
 "$SVC_BIN" --cert /nonexistent --key /nonexistent >/dev/null 2>&1; st=$?
