@@ -139,5 +139,24 @@ exec {stuck_in}>&- {stuck_out}<&-
 "$SVC_BIN" --bogus 1 >/dev/null 2>&1; st=$?
 [ $st = 2 ] || fail "bad arguments: status $st, expected 2"
 
+# examples/https_hello, the same HTTPS plumbing in a small program: the
+# certificate verifies, TLS 1.3 with the one suite asked for, SIGTERM ends it.
+hello=$(dirname "$SVC_BIN")/../https_hello
+if [ -x "$hello" ]; then
+  hp=$(svc_free_port)
+  "$hello" --port "$hp" --cert "$SVC_CERT" --key "$SVC_KEY" --tls13-ciphers TLS_AES_128_GCM_SHA256 \
+    > "$SVC_TMP/hello.out" 2>&1 &
+  hpid=$!
+  for _ in $(seq 1 200); do grep -q listening "$SVC_TMP/hello.out" && break; sleep 0.05; done
+  out=$(curl -sS --max-time 20 --cacert "$SVC_CERT" -w ' %{http_code}' "https://localhost:$hp/json" 2>&1)
+  [ "$out" = '{"message":"Hello, World!"} 200' ] || fail "https_hello answered: $out"
+  cipher=$(echo | openssl s_client -connect "127.0.0.1:$hp" 2>/dev/null | grep -o 'TLSv1.3, Cipher is [A-Z0-9_]*')
+  [ "$cipher" = "TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256" ] || fail "https_hello negotiated: $cipher"
+  kill -TERM "$hpid"; st=0; wait "$hpid" || st=$?
+  [ $st = 0 ] || fail "https_hello exit status after SIGTERM: $st"
+else
+  fail "examples/https_hello is not built ($hello)"
+fi
+
 [ $fails = 0 ] || { echo "test_service: $fails checks failed" >&2; exit 1; }
 echo "test_service: every check passed ($threads thread(s))"
