@@ -11,11 +11,27 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_THREAD__)
+#include <time.h>
+/* ThreadSanitizer runs an asynchronous signal's handler only when the
+ * thread the kernel chose next passes through one of its interceptors, and
+ * a raw futex wait is none: a SIGCHLD landing on a thread parked here (the
+ * main thread in block_on, say) would wait for this thread's next unpark,
+ * which may be the very wake-up the handler was to cause. So in TSan builds
+ * the wait ends every 50 ms and passes through an intercepted call. Park
+ * still returns only once notified: a lost wake-up still hangs. */
+static void futex_wait(_Atomic uint32_t *word, uint32_t expect) {
+    struct timespec slice = {0, 50 * 1000 * 1000}, none = {0, 0};
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expect, &slice, NULL, 0);
+    nanosleep(&none, NULL);
+}
+#else
 static void futex_wait(_Atomic uint32_t *word, uint32_t expect) {
     /* Returns on a wake, on EAGAIN (the word changed), on EINTR: the
      * caller re-checks the word in every case. */
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expect, NULL, NULL, 0);
 }
+#endif
 
 static void futex_wake_one(_Atomic uint32_t *word) {
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
