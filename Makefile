@@ -3,10 +3,11 @@
 #   make check  build and run every test: normal, ASan+UBSan, TSan, release checks, model, install
 #   make docs   generate the reference manual (build/docs/html/index.html)
 #   make bench  run the benchmarks against the peers, write docs/benchmarks.md
+#   make service  run the example service (examples/service/run.sh): HTTPS API over Redis
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: check-fuzz all deps demo check check-debug check-asan check-tsan check-release check-model check-install bench clean docs check-docs
+.PHONY: check-fuzz all deps demo service check check-debug check-asan check-tsan check-release check-model check-install bench clean docs check-docs
 
 all: build/release/.built
 
@@ -33,6 +34,11 @@ FORCE:
 
 demo: build/release/.built
 	./build/release/examples/tour
+
+# The example service: makes a certificate, starts a redis-server, builds
+# what it needs and serves https://localhost:8443 until Ctrl-C.
+service:
+	bash examples/service/run.sh
 
 check: check-docs check-debug check-asan check-tsan check-release check-model check-install check-fuzz
 	@echo "make check: all suites passed"

@@ -55,7 +55,7 @@ fi
 if ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
   echo "bench: warning: $BUILD is not a Release build" >&2
 fi
-targets=(echo_server fiber_echo_server http_hello)
+targets=(echo_server fiber_echo_server http_hello https_hello)
 for src in bench/weft/*.c; do
   n=$(basename "$src" .c)
   targets+=("bench_$n")
@@ -102,7 +102,9 @@ if [ "${BENCH_ECHO:-1}" != 0 ]; then
 fi
 
 # The HTTP server against hyper, nginx and h2o (TechEmpower plaintext and
-# JSON): its own report, docs/benchmarks-http.md (BENCH_HTTP=0 skips it).
+# JSON), and over TLS against nginx: its own report, docs/benchmarks-http.md
+# (BENCH_HTTP=0 skips it).
 if [ "${BENCH_HTTP:-1}" != 0 ]; then
-  WEFT_HTTP_SERVER="$BUILD/examples/http_hello" bash bench/http/run.sh
+  WEFT_HTTP_SERVER="$BUILD/examples/http_hello" WEFT_HTTPS_SERVER="$BUILD/examples/https_hello" \
+    bash bench/http/run.sh
 fi

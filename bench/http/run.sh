@@ -3,7 +3,11 @@
 # pipelined per write, wrk -s pipeline.lua) and JSON (keep-alive, one
 # request at a time), weft's examples/http_hello against hyper 0.14 on a
 # current_thread Tokio runtime (Debian's crates, built offline), nginx and
-# h2o (Debian's packages, one worker, configured for the same answers).
+# h2o (Debian's packages, one worker, configured for the same answers);
+# and HTTPS (the JSON request over TLS 1.3 with TLS_AES_128_GCM_SHA256,
+# keep-alive), weft's examples/https_hello (libweft-http over weft-tls)
+# against nginx, both with the same certificate (made here, P-256) and the
+# same single cipher suite.
 # One core each: the server is pinned to CPU 0 and wrk to CPU 1 (taskset);
 # the servers take turns round by round (the order rotates). Writes
 # docs/benchmarks-http.md (HTTP_OUT) and the raw lines to
@@ -14,9 +18,11 @@
 #   HTTP_CONNS [64]           connections per test
 #   HTTP_PIPELINE [16]        plaintext pipelining depth
 #   HTTP_SERVERS ["weft hyper nginx h2o"]
-#   HTTP_TESTS ["plaintext json"]
+#   HTTP_TESTS ["plaintext json https"]
+#   HTTPS_SERVERS ["weft nginx"]  the servers of the https test
 #   HTTP_SERVER_CPU [0]  HTTP_LOAD_CPU [1]
 #   WEFT_HTTP_SERVER [build/release/examples/http_hello]
+#   WEFT_HTTPS_SERVER [build/release/examples/https_hello]
 #   HTTP_OUT [docs/benchmarks-http.md]  HTTP_BUILD_DIR [build/bench-http]
 #   HTTP_QUIET [0.15]         before each run, wait (up to HTTP_QUIET_WAIT=20 s) until the
 #                             machine's CPU use is below this fraction (0: don't wait);
@@ -35,12 +41,15 @@ WARMUP=${HTTP_WARMUP:-1}
 CONNS=${HTTP_CONNS:-64}
 DEPTH=${HTTP_PIPELINE:-16}
 SERVERS=${HTTP_SERVERS:-"weft hyper nginx h2o"}
-TESTS=${HTTP_TESTS:-"plaintext json"}
+TESTS=${HTTP_TESTS:-"plaintext json https"}
+HTTPS_SERVERS=${HTTPS_SERVERS:-"weft nginx"}
+TLS_SUITE=TLS_AES_128_GCM_SHA256
 SCPU=${HTTP_SERVER_CPU:-0}
 LCPU=${HTTP_LOAD_CPU:-1}
 OUT=${HTTP_OUT:-$ROOT/docs/benchmarks-http.md}
 BUILD=${HTTP_BUILD_DIR:-$ROOT/build/bench-http}
 WEFT_BIN=${WEFT_HTTP_SERVER:-$ROOT/build/release/examples/http_hello}
+WEFT_TLS_BIN=${WEFT_HTTPS_SERVER:-$ROOT/build/release/examples/https_hello}
 PORT=${HTTP_PORT_BASE:-$((20000 + ($$ * 13) % 11000))}
 REPORT_ONLY=${HTTP_REPORT_ONLY:-0}
 
@@ -72,8 +81,25 @@ CONF=$BUILD/conf
 mkdir -p "$CONF/www"
 printf 'Hello, World!' > "$CONF/www/plaintext.txt"
 printf '{"message":"Hello, World!"}' > "$CONF/www/json.json"
+# The https test's certificate, shared by every server: P-256, self-signed.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -keyout "$CONF/key.pem" -out "$CONF/cert.pem" > /dev/null 2>&1 ||
+  log "openssl could not make the certificate: the https test will fail"
+[[ " $TESTS " == *" https "* ]] && [ ! -x "$WEFT_TLS_BIN" ] && NOTE[weft-https]="not built ($WEFT_TLS_BIN)"
 
-nginx_conf() { # port
+# servers_for TEST: the servers that take part in TEST.
+servers_for() {
+  local s
+  for s in $SERVERS; do
+    [ "$1" != https ] || [[ " $HTTPS_SERVERS " == *" $s "* ]] && echo "$s"
+  done
+}
+
+nginx_conf() { # port [tls]
+  local listen="listen 127.0.0.1:$1 backlog=4096;"
+  [ "${2:-}" = tls ] && listen="listen 127.0.0.1:$1 ssl backlog=4096;
+    ssl_certificate $CONF/cert.pem; ssl_certificate_key $CONF/key.pem;
+    ssl_protocols TLSv1.3; ssl_conf_command Ciphersuites $TLS_SUITE;"
   cat > "$CONF/nginx.conf" <<EOF
 daemon off; master_process off; worker_processes 1; pid $CONF/nginx.pid;
 error_log $CONF/nginx.err;
@@ -83,7 +109,7 @@ http {
   client_body_temp_path $CONF; proxy_temp_path $CONF; fastcgi_temp_path $CONF;
   uwsgi_temp_path $CONF; scgi_temp_path $CONF;
   server {
-    listen 127.0.0.1:$1 backlog=4096;
+    $listen
     location = /plaintext { default_type text/plain; return 200 "Hello, World!"; }
     location = /json { default_type application/json; return 200 '{"message":"Hello, World!"}'; }
   }
@@ -94,7 +120,12 @@ EOF
 # h2o has no "return" directive: its static-file handler (the fastest path
 # it has without a C program of its own) serves the same bytes.
 h2o_conf() { # port
+  # Started as root, h2o switches to nobody unless told otherwise; then
+  # callgrind_control cannot reach it under valgrind (it hangs).
+  local user=
+  [ "$(id -u)" = 0 ] && user="user: root"
   cat > "$CONF/h2o.conf" <<EOF
+$user
 listen:
   host: 127.0.0.1
   port: $1
@@ -116,20 +147,30 @@ EOF
 
 # ---- servers ---------------------------------------------------------------------------
 
-SRV_PID=
-start_server() { # name -> SRV_PID, PORT
-  local name=$1
-  PORT=$((PORT + 1)); [ $PORT -ge 32000 ] && PORT=20000
-  case $name in
-    weft) taskset -c "$SCPU" "$WEFT_BIN" --port $PORT > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
-    hyper) taskset -c "$SCPU" "$HYPER_BIN" --port $PORT > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
-    nginx) nginx_conf $PORT; taskset -c "$SCPU" nginx -p "$CONF" -c "$CONF/nginx.conf" > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
-    h2o) h2o_conf $PORT; taskset -c "$SCPU" h2o -c "$CONF/h2o.conf" > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
+# server_cmd NAME TEST: sets CMD, the command line of server NAME for TEST
+# (writing its configuration for PORT).
+server_cmd() {
+  case $1/$2 in
+    weft/https) CMD=("$WEFT_TLS_BIN" --port $PORT --cert "$CONF/cert.pem" --key "$CONF/key.pem" --tls13-ciphers "$TLS_SUITE") ;;
+    weft/*) CMD=("$WEFT_BIN" --port $PORT) ;;
+    hyper/*) CMD=("$HYPER_BIN" --port $PORT) ;;
+    nginx/https) nginx_conf $PORT tls; CMD=(nginx -p "$CONF" -c "$CONF/nginx.conf") ;;
+    nginx/*) nginx_conf $PORT; CMD=(nginx -p "$CONF" -c "$CONF/nginx.conf") ;;
+    h2o/*) h2o_conf $PORT; CMD=(h2o -c "$CONF/h2o.conf") ;;
   esac
+}
+scheme() { [ "$1" = https ] && echo https || echo http; }
+
+SRV_PID=
+start_server() { # name test -> SRV_PID, PORT
+  local name=$1 test=$2
+  PORT=$((PORT + 1)); [ $PORT -ge 32000 ] && PORT=20000
+  server_cmd "$name" "$test"
+  taskset -c "$SCPU" "${CMD[@]}" > "$BUILD/server.out" 2> "$BUILD/server.err" &
   SRV_PID=$!
   local i
   for i in $(seq 100); do
-    if curl -s -o /dev/null "http://127.0.0.1:$PORT/plaintext" 2> /dev/null; then return 0; fi
+    if curl -sk --max-time 5 -o /dev/null "$(scheme "$test")://127.0.0.1:$PORT/plaintext" 2> /dev/null; then return 0; fi
     kill -0 $SRV_PID 2> /dev/null || break
     sleep 0.05
   done
@@ -176,23 +217,26 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2> /dev/null || echo 0; }
 run_wrk() { # test -> requests/s (prints the wrk line)
   local test=$1 secs=$2 script=()
   [ "$test" = plaintext ] && script=(-s "$ROOT/bench/http/pipeline.lua")
-  local args=(-t1 -c"$CONNS" -d"${secs}s" --latency "${script[@]}" "http://127.0.0.1:$PORT/$test")
+  local path=$test
+  [ "$test" = https ] && path=json
+  local args=(-t1 -c"$CONNS" -d"${secs}s" --latency "${script[@]}" "$(scheme "$test")://127.0.0.1:$PORT/$path")
   [ "$test" = plaintext ] && args+=(-- "$DEPTH")
   taskset -c "$LCPU" wrk "${args[@]}" 2>&1
 }
 
 # ---- measuring ---------------------------------------------------------------------------
 
-read -r -a SRV_LIST <<< "$SERVERS"
-NS=${#SRV_LIST[@]}
 if [ "$REPORT_ONLY" != 1 ]; then
   for test in $TESTS; do
+    mapfile -t SRV_LIST < <(servers_for "$test")
+    NS=${#SRV_LIST[@]}
     for ((r = 0; r < ROUNDS; r++)); do
       for ((k = 0; k < NS; k++)); do
         s=${SRV_LIST[$(((k + r) % NS))]}
         [ -z "${NOTE[$s]:-}" ] || continue
+        [ "$test/$s" != https/weft ] || [ -z "${NOTE[weft-https]:-}" ] || continue
         busy=$(wait_quiet)
-        start_server "$s" || { echo "FAIL $s $test $r start" >> "$RES"; continue; }
+        start_server "$s" "$test" || { echo "FAIL $s $test $r start" >> "$RES"; continue; }
         run_wrk "$test" "$WARMUP" > /dev/null
         t0=$(cpu_ticks $SRV_PID)
         out=$(run_wrk "$test" "$SECS")
@@ -217,32 +261,31 @@ CG_SECS=${HTTP_CALLGRIND_SECS:-3}
 command -v valgrind > /dev/null && command -v callgrind_control > /dev/null || CG=0
 if [ "$REPORT_ONLY" != 1 ] && [ "$CG" = 1 ]; then
   for test in $TESTS; do
-    for s in "${SRV_LIST[@]}"; do
+    for s in $(servers_for "$test"); do
       [ -z "${NOTE[$s]:-}" ] || continue
+      [ "$test/$s" != https/weft ] || [ -z "${NOTE[weft-https]:-}" ] || continue
       rm -f "$BUILD"/cg.out*
       PORT=$((PORT + 1)); [ $PORT -ge 32000 ] && PORT=20000
-      vg=(valgrind --tool=callgrind --callgrind-out-file="$BUILD/cg.out")
-      case $s in
-        weft) "${vg[@]}" "$WEFT_BIN" --port $PORT > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
-        hyper) "${vg[@]}" "$HYPER_BIN" --port $PORT > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
-        nginx) nginx_conf $PORT; "${vg[@]}" nginx -p "$CONF" -c "$CONF/nginx.conf" > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
-        h2o) h2o_conf $PORT; "${vg[@]}" h2o -c "$CONF/h2o.conf" > "$BUILD/server.out" 2> "$BUILD/server.err" & ;;
-      esac
+      server_cmd "$s" "$test"
+      valgrind --tool=callgrind --callgrind-out-file="$BUILD/cg.out" "${CMD[@]}" \
+        > "$BUILD/server.out" 2> "$BUILD/server.err" &
       SRV_PID=$!
       up=0
       for i in $(seq 200); do
-        curl -s -o /dev/null "http://127.0.0.1:$PORT/plaintext" 2> /dev/null && { up=1; break; }
+        curl -sk --max-time 5 -o /dev/null "$(scheme "$test")://127.0.0.1:$PORT/plaintext" 2> /dev/null && { up=1; break; }
         sleep 0.1
       done
       if [ $up = 1 ]; then
-        callgrind_control -z $SRV_PID > /dev/null 2>&1
+        timeout 30 callgrind_control -z $SRV_PID > /dev/null 2>&1
         script=()
         [ "$test" = plaintext ] && script=(-s "$ROOT/bench/http/pipeline.lua")
         extra=()
         [ "$test" = plaintext ] && extra=(-- "$DEPTH")
-        n=$(wrk -t1 -c16 -d"${CG_SECS}s" "${script[@]}" "http://127.0.0.1:$PORT/$test" "${extra[@]}" 2>&1 |
+        path=$test
+        [ "$test" = https ] && path=json
+        n=$(wrk -t1 -c16 -d"${CG_SECS}s" "${script[@]}" "$(scheme "$test")://127.0.0.1:$PORT/$path" "${extra[@]}" 2>&1 |
             awk '/requests in/ {print $1}')
-        callgrind_control -d $SRV_PID > /dev/null 2>&1
+        timeout 30 callgrind_control -d $SRV_PID > /dev/null 2>&1
         ir=$(cat "$BUILD"/cg.out.* 2> /dev/null | awk '/^summary:/ {s += $2} END {printf "%.0f", s}')
         ipr=$(awk -v i="${ir:-0}" -v n="${n:-0}" 'BEGIN {printf "%.0f", (n > 0) ? i / n : 0}')
         echo "IPR $s $test ipr=$ipr requests=${n:-0}" >> "$RES"
@@ -257,10 +300,12 @@ fi
 
 # ---- the report ----------------------------------------------------------------------------
 
-python3 - "$RES" "$OUT" "$SERVERS" "$TESTS" "$ROUNDS" "$SECS" "$CONNS" "$DEPTH" <<'PY'
+python3 - "$RES" "$OUT" "$SERVERS" "$TESTS" "$ROUNDS" "$SECS" "$CONNS" "$DEPTH" "$HTTPS_SERVERS" "$TLS_SUITE" <<'PY'
 import re, statistics, sys, datetime, platform, subprocess
-res, out, servers, tests, rounds, secs, conns, depth = sys.argv[1:]
-servers = servers.split(); tests = tests.split()
+res, out, servers, tests, rounds, secs, conns, depth, https_servers, suite = sys.argv[1:]
+servers = servers.split(); tests = tests.split(); https_servers = https_servers.split()
+def servers_for(t):
+    return [s for s in servers if t != "https" or s in https_servers]
 runs = {}
 iprs = {}
 busy_runs = [0]
@@ -276,7 +321,7 @@ for line in open(res):
     runs.setdefault((s, t), []).append((float(rps), p50, p99, float(cpu), errs.strip()))
 def med(xs): return statistics.median(xs) if xs else 0
 lines = []
-lines.append("# HTTP benchmarks: weft against hyper, nginx and h2o\n")
+lines.append("# HTTP benchmarks: weft against hyper, nginx and h2o; HTTPS against nginx\n")
 lines.append("Written by `bench/http/run.sh` (`make bench`), %s. TechEmpower-style tests on "
              "loopback, each server on one core (`taskset -c 0`), wrk on the other (`taskset -c 1`, "
              "one thread), %s connections, %s rounds of %s s per server and test, the servers "
@@ -286,6 +331,16 @@ lines.append("- **plaintext**: `GET /plaintext`, keep-alive, %s requests pipelin
              "(`wrk -s bench/http/pipeline.lua -- %s`), answer `Hello, World!` as text/plain." % (depth, depth))
 lines.append("- **json**: `GET /json`, keep-alive, one request at a time, answer "
              "`{\"message\":\"Hello, World!\"}` as application/json.")
+if "https" in tests:
+    lines.append("- **https**: `GET /json` as in *json*, over TLS 1.3 with %s only, the same "
+                 "self-signed P-256 certificate for every server; keep-alive, so the handshakes "
+                 "(one per connection) are a small part of the work and the records' encryption "
+                 "is most of it. weft: `examples/https_hello` (libweft-http over a weft-tls "
+                 "stream, through the server's stream factory); nginx: the same `return 200` "
+                 "behind `listen ssl`, `ssl_protocols TLSv1.3`, `ssl_conf_command Ciphersuites`. "
+                 "Both use the system's OpenSSL %s." % (suite, subprocess.run(
+                     ["sh", "-c", "openssl version | cut -d' ' -f2"], capture_output=True,
+                     text=True).stdout.strip() or "3"))
 lines.append("- weft: `examples/http_hello` (current_thread runtime, a plain-function handler). "
              "hyper: 0.14 on Tokio current_thread (`bench/peers/hyper_http`, pipeline_flush on). "
              "nginx: one worker, `return 200`. h2o: one thread, its static-file handler "
@@ -297,7 +352,7 @@ def eff(xs):
 for t in tests:
     wx = runs.get(("weft", t), [])
     weft = med([x[0] for x in wx]); weft_eff = eff(wx); weft_ipr = iprs.get(("weft", t), 0)
-    for s in servers:
+    for s in servers_for(t):
         xs = runs.get((s, t), [])
         if not xs:
             lines.append("| %s | %s | not run | | | | | | | | | |" % (t, s)); continue
@@ -318,7 +373,7 @@ lines.append("%d of %d runs started on a busy machine (other programs using more
 lines.append("")
 lines.append("Every round, for every server: " + ", ".join(
     "%s/%s %s" % (s, t, " ".join("{:,.0f}".format(x[0]) for x in runs.get((s, t), [])))
-    for t in tests for s in servers if runs.get((s, t))) + ".\n")
+    for t in tests for s in servers_for(t) if runs.get((s, t))) + ".\n")
 try:
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                          capture_output=True, text=True).stdout.strip()

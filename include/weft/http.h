@@ -537,6 +537,7 @@ typedef struct weft_http_fetch {
         weft_tcp_connect connect; /**< @private */
         weft_write_all write;     /**< @private */
         weft_read read;           /**< @private */
+        weft_flush flush;         /**< @private */
     } op;                                 /**< @private */
     weft_timeout limit;                   /**< @private */
     int err;                              /**< @private */

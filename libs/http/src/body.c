@@ -111,7 +111,7 @@ static weft_poll body_poll_read(weft_stream *s, weft_context *cx, void *buf, siz
             if (msg && weft__http_out_append(c, msg, 25)) return fail(c, -ENOMEM, res);
         }
     }
-    if (c->ooff < c->olen) {
+    if (weft__http_out_pending(c)) {
         int fr;
         if (weft__http_out_poll_flush(c, cx, &fr) == WEFT_PENDING) return WEFT_PENDING;
         if (fr) return fail(c, fr, res);

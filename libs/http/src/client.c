@@ -634,6 +634,18 @@ WEFT_ASYNC(weft_http_fetch, fetch_cleanup) {
                 if (self->body_eof) break;
             }
         }
+        if (self->conn->wrapped) {
+            /* A wrapped stream (TLS) may hold what it took until flushed;
+             * the server must have the whole request before we wait for
+             * its answer. */
+            WEFT_AWAIT(weft_timeout_init(&self->limit, weft_flush_init(&self->op.flush, self->conn->s),
+                                         remaining(self)));
+            self->err = self->limit.result ? self->limit.result : self->op.flush.result;
+            if (self->err) {
+                if (self->req->body_stream) goto failed_final;
+                goto failed;
+            }
+        }
 
         /* ---- the response head (skipping 1xx) ---- */
         self->reading = true;

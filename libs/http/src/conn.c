@@ -107,7 +107,7 @@ static weft_poll run_poll(weft_future *f, weft_context *cx) {
     __typeof__(((weft__http_conn *)0)->run) *r = (void *)f;
     weft__http_conn *c = r->c;
     if (weft_future_poll(c->hfut, cx) == WEFT_READY) return WEFT_READY;
-    if (c->ooff < c->olen && !c->write_error) {
+    if (weft__http_out_pending(c) && !c->write_error) {
         int res;
         (void)weft__http_out_poll_flush(c, cx, &res);
     }
@@ -315,7 +315,7 @@ WEFT_ASYNC(weft__http_conn, conn_cleanup) {
             self->status_err = take_head(self);
             if (self->status_err == 1) break;
             if (self->status_err < 0) goto answer_error;
-            if (self->ooff < self->olen) {
+            if (weft__http_out_pending(self)) {
                 WEFT_AWAIT(flush_init(self));
                 if (self->flush_result) goto done;
             }
@@ -391,11 +391,13 @@ WEFT_ASYNC(weft__http_conn, conn_cleanup) {
                                                                  self->res.ref_len),
                                              self->srv->opts.write_timeout_ms));
                 if (self->to.result || self->op.wa.result) goto done;
+                self->unflushed = self->wrapped;
             } else if (self->res.src == SRC_FILE) {
                 WEFT_AWAIT(flush_init(self));
                 if (self->flush_result) goto done;
                 WEFT_AWAIT(file_init(self));
                 if (self->to.result || self->file.result) goto done;
+                self->unflushed = self->wrapped;
             } else {
                 /* A stream body: through the writer's framing, in scratch-sized pieces. */
                 self->sent = 0;
@@ -438,7 +440,7 @@ WEFT_ASYNC(weft__http_conn, conn_cleanup) {
             if (self->head.expect_continue && !self->continue_queued) goto close;
             if (self->body_kind == WEFT_HTTP_BODY_LENGTH && self->body_left > WEFT__HTTP_DRAIN_MAX)
                 goto close;
-            if (self->ooff < self->olen) {
+            if (weft__http_out_pending(self)) {
                 WEFT_AWAIT(flush_init(self));
                 if (self->flush_result) goto done;
             }

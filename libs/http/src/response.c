@@ -59,8 +59,22 @@ weft_poll weft__http_out_poll_flush(weft__http_conn *c, weft_context *cx, int *r
             return WEFT_READY;
         }
         c->ooff += (size_t)n;
+        c->unflushed = c->wrapped;
     }
     c->ooff = c->olen = 0;
+    /* A wrapped stream may keep what it took (a TLS stream keeps records
+     * the socket did not take): flush it, or the answer could wait for
+     * the connection's next write while the server waits for the client. */
+    if (c->unflushed) {
+        int fr;
+        if (c->s->vt->poll_flush(c->s, cx, &fr) == WEFT_PENDING) return WEFT_PENDING;
+        c->unflushed = false;
+        if (fr) {
+            c->write_error = fr;
+            *res = fr;
+            return WEFT_READY;
+        }
+    }
     *res = 0;
     return WEFT_READY;
 }

@@ -77,6 +77,7 @@ typedef struct weft__http_conn {
     weft_stream *s; /* what is served: &tcp.stream or the factory's */
     bool wrapped;
     bool is_tcp;    /* s is the TCP stream itself (sendfile possible) */
+    bool unflushed; /* the wrapped stream took bytes since its last flush (it may hold them) */
     /* read buffer: rbuf[rpos..rend) not yet consumed */
     char *rbuf;
     size_t rcap, rpos, rend;
@@ -173,6 +174,11 @@ int weft__http_out_reserve(struct weft__http_conn *c, size_t n);
 int weft__http_out_append(struct weft__http_conn *c, const void *p, size_t n);
 /* Writes the output buffer out: READY with *res 0 or -errno, PENDING. */
 weft_poll weft__http_out_poll_flush(struct weft__http_conn *c, weft_context *cx, int *res);
+/* True while bytes are on their way out: in the output buffer, or taken
+ * by a wrapped stream (TLS) that may hold them until it is flushed. */
+static inline bool weft__http_out_pending(const struct weft__http_conn *c) {
+    return c->ooff < c->olen || c->unflushed;
+}
 
 /* body.c: the request body stream */
 void weft__http_body_start(struct weft__http_conn *c);

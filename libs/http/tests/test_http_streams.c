@@ -149,6 +149,95 @@ static void test_client_connector(void **state) {
     assert_int_equal(atomic_load(&opened), atomic_load(&closed));
 }
 
+/* ---- streams that hold what is written until flushed ---------------------------------- */
+
+/* A stream whose writes gather in a buffer that only a flush (or a full
+ * buffer) sends on, as a TLS stream may keep records when the socket is
+ * full: the server and the client must flush after their last write
+ * before they wait for anything else, or the other side never gets it. */
+typedef struct held {
+    weft_stream stream;
+    weft_tcp_stream tcp;
+    weft_bufwriter bw;
+} held;
+
+static weft_poll h_read(weft_stream *s, weft_context *cx, void *b, size_t len, ssize_t *res) {
+    return weft_stream_poll_read(&((held *)s)->tcp.stream, cx, b, len, res);
+}
+static weft_poll h_write(weft_stream *s, weft_context *cx, const void *b, size_t len, ssize_t *res) {
+    return weft_stream_poll_write(&((held *)s)->bw.stream, cx, b, len, res);
+}
+static weft_poll h_flush(weft_stream *s, weft_context *cx, int *res) {
+    held *h = (held *)s;
+    return h->bw.stream.vt->poll_flush(&h->bw.stream, cx, res);
+}
+static weft_poll h_shutdown(weft_stream *s, weft_context *cx, int *res) {
+    held *h = (held *)s;
+    return h->bw.stream.vt->poll_shutdown(&h->bw.stream, cx, res);
+}
+static const weft_stream_vtable held_vt = {"test_held", 0, h_read, NULL, h_write, NULL, h_flush, h_shutdown};
+
+static int held_open(void *arg, weft_tcp_stream *tcp, weft_stream **out) {
+    (void)arg;
+    held *h = malloc(sizeof *h);
+    if (!h) {
+        weft_tcp_stream_close(tcp);
+        return -ENOMEM;
+    }
+    h->stream.vt = &held_vt;
+    h->tcp = *tcp;
+    if (weft_bufwriter_init(&h->bw, &h->tcp.stream, NULL, 64 * 1024) < 0) {
+        weft_tcp_stream_close(&h->tcp);
+        free(h);
+        return -ENOMEM;
+    }
+    atomic_fetch_add(&opened, 1);
+    *out = &h->stream;
+    return 0;
+}
+static void held_close(void *arg, weft_stream *s) {
+    (void)arg;
+    held *h = (held *)s;
+    weft_bufwriter_destroy(&h->bw);
+    weft_tcp_stream_close(&h->tcp);
+    free(h);
+    atomic_fetch_add(&closed, 1);
+}
+static int held_cli_open(void *arg, const char *host, weft_tcp_stream *tcp, weft_stream **out) {
+    (void)host;
+    return held_open(arg, tcp, out);
+}
+
+/* A server over held streams answers keep-alive requests one at a time
+ * (each answer is flushed, not left for the next write), and a client over
+ * held streams gets its answers (each request is flushed). */
+static void test_streams_that_hold_writes_until_flushed(void **state) {
+    (void)state;
+    REQUIRE_CMD("curl");
+    weft_http_stream_factory f = {held_open, held_close, NULL};
+    weft_http_server_options o = {.handler = {.fn = file_or_echo}, .streams = &f};
+    test_server_start(&ts, &o);
+    char cmd[512], out[256];
+    snprintf(cmd, sizeof cmd, "curl -s --max-time 10 http://127.0.0.1:%u/one http://127.0.0.1:%u/two",
+             ts.port, ts.port);
+    assert_int_equal(run_cmd(cmd, out, sizeof out), 0);
+    assert_string_equal(out, "/one/two");
+
+    weft_http_client_connector conn = {held_cli_open, held_close, NULL};
+    weft_http_client_options co = {.https = &conn, .timeout_ms = 10000};
+    weft_http_client *client;
+    assert_int_equal(weft_http_client_create(&client, &co), 0);
+    weft_runtime *rt;
+    weft_runtime_options ro = test_runtime_options();
+    assert_int_equal(weft_runtime_create(&rt, &ro), 0);
+    weft_fiber fb;
+    assert_int_equal(weft_block_on(rt, weft_fiber_init(&fb, https_fiber, client, NULL)), 0);
+    weft_runtime_destroy(rt);
+    weft_http_client_destroy(client);
+    test_server_stop(&ts);
+    assert_int_equal(atomic_load(&opened), atomic_load(&closed));
+}
+
 /* ---- the examples, as programs ------------------------------------------------------- */
 
 static pid_t start_example(const char *name, const char *extra, uint16_t *port) {
@@ -219,6 +308,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_stream_factory),
         cmocka_unit_test(test_client_connector),
+        cmocka_unit_test(test_streams_that_hold_writes_until_flushed),
         cmocka_unit_test(test_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
