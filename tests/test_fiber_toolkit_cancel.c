@@ -355,19 +355,19 @@ static bool lookup_started(case_env *e) {
 }
 
 static const toolkit_case cases[] = {
-    {"signal recv", setup_signal, await_signal, check_signal},
+    {"signal recv", setup_signal, await_signal, check_signal, NULL},
     {"ctrl_c", setup_nothing, await_ctrl_c, check_ctrl_c, ctrl_c_listens},
-    {"child wait", setup_sleeper, await_child_wait, check_child_wait},
-    {"child output", setup_talker, await_child_output, check_closed_child},
+    {"child wait", setup_sleeper, await_child_wait, check_child_wait, NULL},
+    {"child output", setup_talker, await_child_output, check_closed_child, NULL},
     {"command output", setup_command, await_command_output, check_command, child_spawned},
-    {"cancel token", setup_token, await_token, check_token},
-    {"tracker wait", setup_tracker, await_tracker, check_tracker},
-    {"copy", setup_pairs, await_copy, check_copy},
-    {"copy_bidirectional", setup_pairs, await_bidi, check_bidi},
-    {"sendfile", setup_file, await_sendfile, check_sendfile},
-    {"framed read", setup_frames, await_framed_read, check_framed_read},
-    {"framed send", setup_frames, await_framed_send, check_framed_send},
-    {"framed flush", setup_frames, await_framed_flush, check_framed_flush},
+    {"cancel token", setup_token, await_token, check_token, NULL},
+    {"tracker wait", setup_tracker, await_tracker, check_tracker, NULL},
+    {"copy", setup_pairs, await_copy, check_copy, NULL},
+    {"copy_bidirectional", setup_pairs, await_bidi, check_bidi, NULL},
+    {"sendfile", setup_file, await_sendfile, check_sendfile, NULL},
+    {"framed read", setup_frames, await_framed_read, check_framed_read, NULL},
+    {"framed send", setup_frames, await_framed_send, check_framed_send, NULL},
+    {"framed flush", setup_frames, await_framed_flush, check_framed_flush, NULL},
     {"resolve", setup_resolver, await_resolve, check_resolve, lookup_started},
 };
 
