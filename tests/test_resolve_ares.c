@@ -5,8 +5,11 @@
  * (A and AAAA, connect by name), unknown names and every error code, a
  * server that never answers (-ETIMEDOUT in the configured time), search
  * domains (option, resolv.conf, LOCALDOMAIN), cancellation mid-lookup (and
- * a storm of it), 2,000 concurrent lookups with no thread added, and the
- * runtime destroyed with lookups in flight. Both runtimes, both backends.
+ * a storm of it), 2,000 concurrent lookups with no thread added, 1,000
+ * lookups of the names of this machine's own /etc/hosts (the default
+ * hosts file) with no thread added, lookups from fibers (and a fiber
+ * cancelled mid-lookup), and the runtime destroyed with lookups in
+ * flight. Both runtimes, both backends.
  * weft-test: io
  * weft-test: threaded
  * weft-test: timeout=600 */
@@ -14,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "dns_server.h"
+#include "fiber_support.h"
 #include "net_support.h"
 #include "net/resolver.h"
 #include "ares_internal.h"
@@ -612,6 +616,151 @@ static void test_many_no_thread(void **state) {
     unlink(hosts_path);
 }
 
+/* ---- /etc/hosts itself: 1,000 lookups at once, no thread added ------------------------ */
+
+typedef struct hosts_name {
+    char text[300]; /* "name:80" */
+    char want[WEFT_SOCKADDR_STRLEN];
+} hosts_name;
+
+/* The names of /etc/hosts (but "localhost", which c-ares answers without
+ * the file) with the first address the file gives each. */
+static int etc_hosts_names(hosts_name *out, int cap) {
+    FILE *f = fopen("/etc/hosts", "r");
+    if (!f) return 0;
+    char line[1024];
+    int n = 0;
+    while (n < cap && fgets(line, sizeof line, f)) {
+        char *hash = strchr(line, '#');
+        if (hash) *hash = 0;
+        char *save = NULL, *addr = strtok_r(line, " \t\r\n", &save);
+        weft_sockaddr sa;
+        if (!addr || weft_sockaddr_ip(&sa, addr, 80) != 0) continue;
+        char *name;
+        while (n < cap && (name = strtok_r(NULL, " \t\r\n", &save))) {
+            if (strcasecmp(name, "localhost") == 0 || strlen(name) > 250) continue;
+            bool seen = false;
+            for (int i = 0; i < n && !seen; i++)
+                seen = strncasecmp(out[i].text, name, strlen(name)) == 0 && out[i].text[strlen(name)] == ':';
+            if (seen) continue;
+            snprintf(out[n].text, sizeof out[n].text, "%s:80", name);
+            weft_sockaddr_format(&sa, out[n].want, sizeof out[n].want);
+            n++;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+typedef struct etc_task {
+    WEFT_CORO_FIELDS;
+    const hosts_name *h;
+    weft_resolve r;
+    weft_sockaddr out[16];
+} etc_task;
+
+WEFT_ASYNC(etc_task, NULL) {
+    WEFT_BEGIN();
+    WEFT_AWAIT(weft_resolve_init(&self->r, self->h->text, self->out, 16));
+    sample_threads(NULL);
+    bool found = false;
+    for (int i = 0; i < self->r.result; i++) {
+        char buf[WEFT_SOCKADDR_STRLEN];
+        weft_sockaddr_format(&self->out[i], buf, sizeof buf);
+        found = found || strcmp(buf, self->h->want) == 0;
+    }
+    if (found) atomic_fetch_add(&many_ok, 1);
+    else fprintf(stderr, "%s: %d, want %s\n", self->h->text, self->r.result, self->h->want);
+    WEFT_END();
+}
+
+static void test_etc_hosts_no_thread(void **state) {
+    (void)state;
+    static hosts_name names[64];
+    int n = etc_hosts_names(names, 64);
+    if (n == 0) fail_msg("/etc/hosts names no host but localhost: this test needs one (ip6-localhost, the machine's name)");
+    /* The default hosts file; a name server of our own that must not be
+     * asked (every name is in the file). */
+    weft_runtime *rt = rt_new();
+    dns_server srv = {0};
+    assert_int_equal(dns_server_start(&srv, table, NTABLE, 0), 0);
+    weft_ares_options o = {.servers = srv.addr_text, .search = ""};
+    assert_int_equal(weft_ares_install(rt, &o), 0);
+    int base = thread_count();
+    atomic_store(&max_threads, base);
+    atomic_store(&many_ok, 0);
+    weft_join_handle *h = calloc(NMANY, sizeof *h);
+    for (int i = 0; i < NMANY; i++) {
+        etc_task t;
+        etc_task_start(&t);
+        t.h = &names[i % n];
+        h[i] = weft_spawn_raw(rt, &t, sizeof t, 0, 0, NULL);
+    }
+    sample_threads(NULL); /* while they run */
+    for (int i = 0; i < NMANY; i++) {
+        assert_int_equal(weft_block_on(rt, &h[i].base), 0);
+        assert_int_equal(h[i].result, 0);
+    }
+    free(h);
+    sample_threads(NULL);
+    assert_int_equal(atomic_load(&many_ok), NMANY);
+    assert_int_equal(atomic_load(&max_threads), base); /* not one thread more */
+    assert_int_equal(atomic_load(&srv.questions), 0);
+    weft_runtime_destroy(rt);
+    dns_server_stop(&srv);
+}
+
+/* ---- from fibers ---------------------------------------------------------------------- */
+
+static env *fiber_env;
+static atomic_int fiber_phase;
+static int fiber_rc;
+
+static void *fiber_lookups(void *arg) {
+    (void)arg;
+    weft_sockaddr out[4];
+    FCHECK_EQ(weft_fiber_resolve("alpha:80", out, 4), 2);   /* the hosts file */
+    FCHECK_EQ(weft_fiber_resolve("web.test:80", out, 4), 2); /* DNS */
+    FCHECK_EQ(weft_fiber_resolve("nowhere.test:80", out, 4), -WEFT_ENOTFOUND);
+    return (void *)1;
+}
+
+static void *fiber_held_lookup(void *arg) {
+    weft_sockaddr *out = arg;
+    atomic_store(&fiber_phase, 1);
+    fiber_rc = weft_fiber_resolve("web.test:80", out, 4);
+    return NULL;
+}
+
+static void test_fiber_lookups(void **state) {
+    (void)state;
+    env e = {0};
+    env_start(&e, NULL);
+    fiber_env = &e;
+    assert_int_equal((uintptr_t)run_fiber(e.rt, fiber_lookups, NULL), 1);
+    env_stop(&e);
+
+    /* A fiber aborted while its lookup waits for a held answer. */
+    env e2 = {0};
+    e2.srv.hold = UINT32_MAX;
+    env_start(&e2, NULL);
+    static weft_sockaddr out[4];
+    memset(out, 0xab, sizeof out);
+    fiber_rc = 1;
+    weft_join_handle h = weft_fiber_spawn(e2.rt, fiber_held_lookup, out, NULL);
+    wait_for_questions(e2.rt, &e2.srv, 2);
+    weft_join_handle_abort(&h);
+    assert_int_equal(weft_block_on(e2.rt, &h.base), 0);
+    assert_int_equal(h.result, -ECANCELED);
+    assert_int_equal(fiber_rc, -ECANCELED);
+    unsigned char *p = (unsigned char *)out;
+    for (size_t i = 0; i < sizeof out; i++) assert_int_equal(p[i], 0xab); /* untouched */
+    dns_server_release(&e2.srv); /* the late answer is discarded, its query freed */
+    resolve_out o;
+    assert_int_equal(resolve(e2.rt, "v4only.test:80", &o), 1);
+    env_stop(&e2);
+}
+
 /* ---- the runtime destroyed with lookups in flight ------------------------------------ */
 
 static void test_destroy_in_flight(void **state) {
@@ -686,6 +835,8 @@ int main(void) {
         cmocka_unit_test(test_cancel_mid_lookup),
         cmocka_unit_test(test_cancel_storm),
         cmocka_unit_test(test_many_no_thread),
+        cmocka_unit_test(test_etc_hosts_no_thread),
+        cmocka_unit_test(test_fiber_lookups),
         cmocka_unit_test(test_destroy_in_flight),
         cmocka_unit_test(test_destroy_under_block_on),
     };

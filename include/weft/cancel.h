@@ -150,6 +150,26 @@ WEFT_API weft_future *weft_until_cancelled_init(weft_until_cancelled *f, const w
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/* Blocking-style calls for fibers                                           */
+/* ------------------------------------------------------------------------ */
+
+/** @defgroup cancel_fiber Cancellation tokens from fibers
+ * Blocking-style calls for fibers (weft/fiber.h), each weft_await over the
+ * future of the same name: it suspends the fiber, never the thread. It
+ * returns what the future's `result` says, or -ECANCELED (the fiber
+ * itself was cancelled: the future was dropped, leaving the token's wait
+ * list) or -EPERM (not called from a fiber). To bound another wait by a
+ * token, await weft_until_cancelled_init(&u, token, inner) with
+ * weft_await. Fiber only.
+ * @{ */
+
+/** Waits until the token `t` is cancelled (weft_cancelled): 0 (at once if
+ *  it already is), or -EINVAL for an empty token. */
+WEFT_API int weft_fiber_cancel_token_cancelled(const weft_cancel_token *t);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,6 +51,7 @@
 #include "channel.h"
 #include "runtime.h"
 #include "task.h"
+#include "tracker.h"
 #include "value.h"
 
 #ifdef __cplusplus
@@ -147,6 +148,19 @@ WEFT_API int64_t weft_join_set_spawn_fiber(weft_join_set *js, weft_fiber_fn fn, 
                                            const weft_fiber_options *opts);
 
 /**
+ * Spawns fn(arg) as a fiber task on `rt` through the task tracker `t`
+ * (weft/tracker.h): the fiber counts in the tracker until fn returns (or,
+ * if it never runs, until its task is dropped), so a graceful shutdown can
+ * close the tracker and wait for every fiber it spawned. Otherwise exactly
+ * weft_fiber_spawn: the same handle, output, options and errors (-EINVAL
+ * also for a NULL `t`; a failed spawn is not counted, arg_drop is called).
+ * Any thread (a thread outside the runtime must hold a reference to it).
+ */
+WEFT_API weft_join_handle weft_task_tracker_spawn_fiber(weft_task_tracker *t, weft_runtime *rt,
+                                                        weft_fiber_fn fn, void *arg,
+                                                        const weft_fiber_options *opts);
+
+/**
  * Awaits `f` from inside a fiber: polls it with the fiber task's context
  * and, while it is pending, suspends the fiber (never the thread) until it
  * is ready. Returns:
@@ -232,11 +246,67 @@ WEFT_API ssize_t weft_fiber_read_line(weft_bufreader *b, char *out, size_t cap);
 /** Writes all `len` bytes (weft_write_all): 0 or -errno. `*done` (may be NULL) counts bytes written. */
 WEFT_API int weft_fiber_write_all(weft_stream *s, const void *buf, size_t len, size_t *done);
 
+/** Writes at most `len` bytes (weft_write): bytes written (> 0 when len > 0), or -errno. */
+WEFT_API ssize_t weft_fiber_write(weft_stream *s, const void *buf, size_t len);
+
+/** Flushes the stream's buffered bytes to the OS (weft_flush): 0 or -errno. */
+WEFT_API int weft_fiber_flush(weft_stream *s);
+
+/**
+ * Flushes, then closes the write direction of `s` (weft_shutdown_init):
+ * the peer reads end of stream (a child's stdin pipe: the child reads end
+ * of file); reading still works. 0 or -errno.
+ */
+WEFT_API int weft_fiber_shutdown(weft_stream *s);
+
+/**
+ * Copies `r` to `w` until `r` ends, then flushes `w` (weft_copy, through
+ * an 8 KiB buffer it allocates and frees): 0 or -errno. `*total` (may be
+ * NULL) receives the bytes written to `w`, also on failure or
+ * cancellation (then the bytes read but not written, at most 8 KiB, are
+ * lost, as when the future is dropped).
+ */
+WEFT_API int weft_fiber_copy(weft_stream *r, weft_stream *w, uint64_t *total);
+
+/**
+ * Copies `a` to `b` and `b` to `a` until both directions ended, passing
+ * half-closes through (weft_copy_bidirectional, with `opts`, may be NULL):
+ * 0, the first error of either side, -ETIMEDOUT after the idle timeout,
+ * -ENOMEM or -EINVAL. `*a_to_b` and `*b_to_a` (either may be NULL) receive
+ * the bytes written to `b` and to `a`, also on failure or cancellation
+ * (what was read and not yet written is then lost, as when the future is
+ * dropped). The streams stay the caller's.
+ */
+WEFT_API int weft_fiber_copy_bidirectional(weft_stream *a, weft_stream *b,
+                                           const weft_copy_bidirectional_options *opts,
+                                           uint64_t *a_to_b, uint64_t *b_to_a);
+
+/**
+ * Sends `count` bytes (or WEFT_SENDFILE_TO_END) of `fd` from `offset` to
+ * `s`, by sendfile(2) where the kernel allows (weft_sendfile): 0,
+ * -ENODATA (the file ended first), -ESPIPE, the stream's error, ... `*done`
+ * (may be NULL) receives the bytes the stream accepted, also on failure or
+ * cancellation: to go on, send again from offset + done.
+ */
+WEFT_API int weft_fiber_sendfile(weft_stream *s, int fd, int64_t offset, uint64_t count,
+                                 uint64_t *done);
+
 /** Accepts a connection on `l` (weft_tcp_accept): 0 and `*out`, or -errno. */
 WEFT_API int weft_fiber_accept(weft_tcp_listener *l, weft_tcp_stream *out);
 
 /** Connects to "host:port" (weft_tcp_connect): 0 and `*out`, or -errno. */
 WEFT_API int weft_fiber_connect(weft_tcp_stream *out, const char *addr);
+
+/**
+ * Resolves "host:port" through the runtime's resolver (weft_resolve; see
+ * weft/resolver.h: getaddrinfo on the blocking pool by default, c-ares
+ * with weft-ares) into at most `cap` addresses at `out`: the number of
+ * addresses (>= 1), or -EINVAL, -WEFT_ENOTFOUND, -WEFT_ENOADDRESS,
+ * -WEFT_ENOSERVICE, -WEFT_ERESOLVER_AGAIN, -WEFT_ERESOLVER_FAIL,
+ * -ETIMEDOUT, -ENOMEM, -ENOSPC. A cancelled fiber's lookup is abandoned
+ * (the resolver's cancel runs; `out` is not written).
+ */
+WEFT_API int weft_fiber_resolve(const char *text, weft_sockaddr *out, size_t cap);
 
 /* Blocking-style calls: locks, signals, channels, JoinSets. Each awaits the
  * future of the same name (see weft/sync.h, weft/channel.h,

@@ -354,6 +354,50 @@ WEFT_API weft_future *weft_framed_flush_init(weft_framed_flush *f, weft_framed_w
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/* Blocking-style calls for fibers                                           */
+/* ------------------------------------------------------------------------ */
+
+/** @defgroup frame_fiber Framing from fibers
+ * Blocking-style calls for fibers (weft/fiber.h): each is weft_await over
+ * the future of the same name, so it suspends the fiber, never the thread.
+ * Each returns what the future's `result` says, or -ECANCELED (the fiber
+ * was cancelled: the future was dropped, with the cancel-safety it
+ * documents: a dropped read loses no byte, a dropped write accepted
+ * nothing, a dropped flush leaves the unwritten bytes buffered) or -EPERM
+ * (not called from a fiber). Fiber only.
+ * @{ */
+
+/**
+ * Reads the next frame of `r` (weft_framed_read): 1 with the payload in
+ * `*data` and `*len` (inside the reader's buffer, valid until the next read
+ * of `r`), 0 at a clean end of the stream, -WEFT_ETRUNCATED, -EMSGSIZE, the
+ * codec's or the stream's error. `*data` and `*len` are written only when
+ * it returns 1.
+ */
+WEFT_API int weft_fiber_framed_read(weft_framed_reader *r, const unsigned char **data, size_t *len);
+
+/** Writes one frame into the writer (weft_framed_write; it reaches the
+ *  stream with a later write or flush): 0 once accepted, or an error with
+ *  nothing of the frame accepted. */
+WEFT_API int weft_fiber_framed_write(weft_framed_writer *w, const void *payload, size_t len);
+
+/**
+ * Writes one frame and flushes the writer (weft_framed_send_init): 0 once
+ * the frame and everything before it reached the stream. `*accepted` (may
+ * be NULL) says whether the frame is in the writer — also when the flush
+ * failed or the fiber was cancelled during it: then the frame goes out
+ * with the next write or flush (weft_framed_writer_buffered counts it).
+ */
+WEFT_API int weft_fiber_framed_send(weft_framed_writer *w, const void *payload, size_t len,
+                                    bool *accepted);
+
+/** Writes every buffered byte and flushes the stream (weft_framed_flush):
+ *  0 or the stream's error (the bytes not written stay buffered). */
+WEFT_API int weft_fiber_framed_flush(weft_framed_writer *w);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -132,12 +132,14 @@ WEFT_API bool weft_sockaddr_equal(const weft_sockaddr *a, const weft_sockaddr *b
 /**
  * Resolves "host:port" (see "Addresses" above; a service name is looked up
  * for TCP) to at most `cap` addresses stored in `out`. A numeric address is
- * answered on the spot; a name runs getaddrinfo on the runtime's blocking
- * pool, never on a runtime thread. Output `result`: the number of addresses
+ * answered on the spot; a name goes to the runtime's resolver
+ * (weft/resolver.h: getaddrinfo on the blocking pool by default, c-ares
+ * with weft-ares), never blocking a runtime thread. Output `result`: the number of addresses
  * (>= 1), or -EINVAL (malformed), -WEFT_ENOTFOUND, -WEFT_ENOADDRESS,
  * -WEFT_ENOSERVICE, -WEFT_ERESOLVER_AGAIN, -WEFT_ERESOLVER_FAIL, -ENOMEM,
- * -ENOSPC (cap is 0). Cancel-safe: dropping it abandons the lookup (the
- * pool thread finishes it on its own and frees it).
+ * -ETIMEDOUT (c-ares: no name server answered), -ENOSPC (cap is 0).
+ * Cancel-safe: dropping it abandons the lookup (the resolver is told; an
+ * answer that still comes is discarded).
  */
 typedef struct weft_resolve {
     weft_future base; /**< the future header: await or drop the future through `&f->base` */

@@ -334,6 +334,49 @@ WEFT_API weft_future *weft_command_output_init(weft_command_output *f, weft_comm
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/* Blocking-style calls for fibers                                           */
+/* ------------------------------------------------------------------------ */
+
+/** @defgroup process_fiber Child processes from fibers
+ * Blocking-style calls for fibers (weft/fiber.h): each is weft_await over
+ * the future of the same name, so it suspends the fiber, never the thread.
+ * Each returns what the future's `result` says, or -ECANCELED (the fiber
+ * was cancelled: the future was dropped, with the cancel-safety it
+ * documents: a dropped wait loses no exit status, the handle keeps it for
+ * the next wait; a dropped command output closes its child, which is
+ * reaped in the background) or -EPERM (not called from a fiber). The
+ * pipes of a child are weft streams: read and write them with
+ * weft_fiber_read, weft_fiber_write_all, weft_fiber_read_line and close
+ * the child's stdin with weft_fiber_shutdown (weft/fiber.h). Fiber only.
+ * @{ */
+
+/** Waits for the child to exit (weft_child_wait): 0 with `*status` (may be
+ *  NULL) filled, -EBADF, -ECHILD or -ESHUTDOWN. `*status` is written only
+ *  on success. */
+WEFT_API int weft_fiber_child_wait(weft_child *c, weft_exit_status *status);
+
+/**
+ * Closes the child's stdin pipe, collects its stdout and stderr pipes and
+ * waits for its exit (weft_child_output): 0 or -errno. `*out` is yours
+ * whatever the call returns: destroy it with weft_output_destroy (it is
+ * empty when the fiber was cancelled; the bytes read so far are lost, the
+ * child runs on and its handle is still yours).
+ */
+WEFT_API int weft_fiber_child_output(weft_child *c, weft_output *out);
+
+/**
+ * Runs `cmd` to completion and collects its output (weft_command_output:
+ * stdout and stderr piped, stdin from /dev/null unless the command says
+ * otherwise): 0, an error of weft_command_spawn (the program cannot be
+ * run) or of weft_child_output. `*out` is yours whatever the call returns
+ * (empty when the fiber was cancelled: the child was closed, killed if its
+ * command asked for kill on drop, and is reaped in the background).
+ */
+WEFT_API int weft_fiber_command_output(weft_command *cmd, weft_output *out);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -134,6 +134,30 @@ WEFT_API weft_future *weft_ctrl_c_init(weft_ctrl_c *f);
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/* Blocking-style calls for fibers                                           */
+/* ------------------------------------------------------------------------ */
+
+/** @defgroup signal_fiber Signals from fibers
+ * Blocking-style calls for fibers (weft/fiber.h): each is weft_await over
+ * the future of the same name, so it suspends the fiber, never the thread.
+ * Each returns what the future's `result` says, or -ECANCELED (the fiber
+ * was cancelled: the future was dropped, with the cancel-safety it
+ * documents: a dropped recv consumes no delivery, a dropped ctrl_c stops
+ * listening) or -EPERM (not called from a fiber). Fiber only.
+ * @{ */
+
+/** Waits for the next delivery of the listener's signal (weft_signal_recv):
+ *  0, -EBADF (`s` empty or destroyed meanwhile) or -EINVAL (`s` NULL). */
+WEFT_API int weft_fiber_signal_recv(weft_signal *s);
+
+/** Waits for Ctrl-C, the first SIGINT delivered after the call
+ *  (weft_ctrl_c): 0, or an error of weft_signal_init. While it waits,
+ *  SIGINT does not terminate the process. */
+WEFT_API int weft_fiber_ctrl_c(void);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

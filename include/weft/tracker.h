@@ -144,6 +144,26 @@ WEFT_API weft_future *weft_task_tracker_wait_init(weft_task_tracker_wait *f, wef
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/* Blocking-style calls for fibers                                           */
+/* ------------------------------------------------------------------------ */
+
+/** @defgroup tracker_fiber Task trackers from fibers
+ * A blocking-style call for fibers (weft/fiber.h): weft_await over the
+ * future of the same name, so it suspends the fiber, never the thread. It
+ * returns what the future's `result` says, or -ECANCELED (the fiber was
+ * cancelled: the wait was dropped and left the tracker's wait list) or
+ * -EPERM (not called from a fiber). Spawn fibers through a tracker with
+ * weft_task_tracker_spawn_fiber (weft/fiber.h). Fiber only.
+ * @{ */
+
+/** Waits until the tracker is closed and every tracked task has finished
+ *  (weft_task_tracker_wait): 0, or -EINVAL for a NULL tracker. Bound it
+ *  with weft_timeout through weft_await for a grace period. */
+WEFT_API int weft_fiber_task_tracker_wait(weft_task_tracker *t);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -147,6 +147,22 @@ weft_join_handle weft_fiber_spawn(weft_runtime *rt, weft_fiber_fn fn, void *arg,
                           f.ctl.out_drop);
 }
 
+weft_join_handle weft_task_tracker_spawn_fiber(weft_task_tracker *t, weft_runtime *rt,
+                                               weft_fiber_fn fn, void *arg,
+                                               const weft_fiber_options *opts) {
+    weft_fiber f;
+    int err = prepare(&f, fn, arg, opts);
+    if (!err && (!rt || !t)) {
+        never_ran(&f);
+        err = -EINVAL;
+    }
+    if (err) return weft__join_handle_failed(err);
+    /* The tracker counts the task until its future (the fiber) completes
+     * or is dropped; a failed spawn drops it, which calls arg_drop. */
+    return weft_task_tracker_spawn_raw(t, rt, &f, sizeof f, offsetof(weft_fiber, output),
+                                       sizeof f.output, f.ctl.out_drop);
+}
+
 int64_t weft_join_set_spawn_fiber(weft_join_set *js, weft_fiber_fn fn, void *arg,
                                   const weft_fiber_options *opts) {
     weft_fiber f;
