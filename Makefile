@@ -83,6 +83,7 @@ check-install: build/release/.built
 bench: build/release/.built
 	bash bench/run.sh
 	bash bench/adapters/run.sh
+	bash bench/resolve/run.sh
 
 clean:
 	rm -rf build
