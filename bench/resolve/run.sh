@@ -96,16 +96,24 @@ for line in open(raw):
         continue
     kv = dict(x.split("=", 1) for x in f[2:])
     rows.setdefault(f[1], []).append((int(kv["round"]), float(kv["secs"]), float(kv["cpu"]), int(kv["threads"])))
+# The largest thread sample of each process (round 0 starts a process).
+procs = {}
+for name, r in rows.items():
+    for x in r:
+        if x[0] == 0:
+            procs.setdefault(name, []).append(0)
+        procs[name][-1] = max(procs[name][-1], x[3])
 def stats(name):
     r = rows.get(name, [])
     if not r:
         return None
     return dict(wall=statistics.median(x[1] for x in r), cpu=statistics.median(x[2] for x in r),
-                first=statistics.median(x[1] for x in r if x[0] == 0), threads=max(x[3] for x in r),
+                first=statistics.median(x[1] for x in r if x[0] == 0), threads=max(procs[name]),
+                threads_lo=min(procs[name]),
                 samples=len(r))
 desc = {
     "resolve_ares": ("weft + weft-ares", "c-ares driven by the runtime's reactor; hosts-file names answered at start"),
-    "resolve_getaddrinfo": ("weft, default resolver", "getaddrinfo, at most 4 blocking-pool threads at once, the rest queued"),
+    "resolve_getaddrinfo": ("weft, default resolver", "getaddrinfo on the blocking pool, at most 4 lookups running at once, the rest queued"),
     "resolve_tokio": ("Tokio `lookup_host`", "getaddrinfo on `spawn_blocking`, a pool thread per lookup (up to 512)"),
 }
 tk = stats("resolve_tokio")
@@ -141,8 +149,9 @@ for name in ("resolve_ares", "resolve_getaddrinfo", "resolve_tokio"):
         continue
     rw = "%.2f" % (s["wall"] / tk["wall"]) if tk else "–"
     rc = "%.2f" % (s["cpu"] / tk["cpu"]) if tk else "–"
-    lines.append("| %s | %s | %s | %s | %s | %d | %s | %s |" % (
-        label, how, ms(s["wall"]), ms(s["cpu"]), ms(s["first"]), s["threads"], rw, rc))
+    th = "%d" % s["threads"] if s["threads_lo"] == s["threads"] else "%d (%d–%d)" % (s["threads"], s["threads_lo"], s["threads"])
+    lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        label, how, ms(s["wall"]), ms(s["cpu"]), ms(s["first"]), th, rw, rc))
 lines += [
     "",
     "- *CPU* is the process's user + system time over the round (`getrusage`, every thread).",
@@ -151,7 +160,8 @@ lines += [
     "- *Peak threads* is the largest `Threads:` of `/proc/self/status` of the whole process,",
     "  main thread included, sampled after the 1st, 100th, 200th, … join of every round",
     "  (while the other lookups are in flight). Pool threads outlive a round on both sides,",
-    "  so the count reached in one round is still there at the next sample.",
+    "  so the count reached in one round is still there at the next sample. When the",
+    "  processes of a mode differ, the range of their peaks follows in parentheses.",
     "- weft's getaddrinfo resolver runs at most 4 lookups at once; the pool may hold a few",
     "  more idle threads than that (a runner that has just finished its queue has not yet",
     "  gone back to the pool when the next lookup asks for one).",
@@ -164,6 +174,6 @@ lines += [
     "",
 ]
 open(out, "w").write("\n".join(lines))
-print("\n".join(l for l in lines if l.startswith("| ") and "|--" not in l and "| date" not in l and "| machine" not in l and "| rounds" not in l and "| weft |" not in l and "| tokio |" not in l))
+print("\n".join(l for l in lines if l.startswith("| ") and not l.startswith("| |") and "|--" not in l and "| date" not in l and "| machine" not in l and "| rounds" not in l and "| weft |" not in l and "| tokio |" not in l))
 PY
 echo "bench/resolve: wrote $OUT"
