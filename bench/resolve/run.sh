@@ -133,7 +133,7 @@ lines = [
     "| | |",
     "|---|---|",
     "| date | %s |" % date,
-    "| machine | nproc %s, %s; load average %s before, %s after (other work was running) |" % (ncpu, kernel, load_before, load_after),
+    "| machine | nproc %s, %s; load average %s before, %s after (it counts runnable threads: the peer's own pool threads too) |" % (ncpu, kernel, load_before, load_after),
     "| rounds | processes per mode: %s, the modes alternating (order rotating); timed rounds of %s lookups in each: %s; %s rounds per mode, medians shown |" % (rounds, format(int(n), ","), inner, int(rounds) * int(inner)),
     "| weft | git %s, %s, CMake Release; c-ares %s |" % (git, cc, ares),
     "| tokio | %s (Debian librust-tokio-dev, built offline), %s, release, lto=fat |" % (tokio or "?", rustc),
