@@ -2,9 +2,12 @@
  * The getaddrinfo resolver: lookups wait in a FIFO in front of at most
  * `max` runners. A runner is one detached call on the blocking pool that
  * takes lookups from the queue, one at a time, until it finds it empty; a
- * lookup that finds fewer than `max` runners starts another. So N
- * concurrent lookups use at most `max` pool threads (each lookup used to
- * be a blocking call of its own: 100 lookups took up to 18 threads).
+ * lookup that finds fewer than `max` runners starts another. So at most
+ * `max` lookups are in getaddrinfo at once. The pool may still hold a few
+ * more threads than that: a runner that has given up its slot is not yet
+ * back among the pool's idle threads when the next runner is submitted,
+ * which then starts a thread (1,000 concurrent lookups peak at 6-11
+ * threads with max 4; a blocking call per lookup grew with the lookups).
  *
  * Cancellation: a queued lookup leaves the queue and completes at once
  * (-ECANCELED, discarded); a running one finishes on its thread.
