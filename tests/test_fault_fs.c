@@ -143,16 +143,21 @@ static void fail_each_allocation(int (*scenario)(void), bool pool_only) {
         snprintf(n, sizeof n, "dir/e%d", i);
         make_file(P(n), 0, 0);
     }
+    /* The count with nothing open, taken before the unharmed run: right
+     * after it, a descriptor may still be on its way to close(2) on a pool
+     * thread (a read_dir batch that was ending when the handle closed). */
+    int fds = fd_count();
     int full = scenario(); /* unharmed, for the count of steps */
+    int left = fd_count_settled(fds);
+    if (left != fds) fail_msg("unharmed: %d descriptors open, %d before", left, fds);
     unsigned k;
     for (k = 0; k < 400; k++) {
         make_file(P("data"), 100000, 1); /* the file scenario writes into it */
-        int fds = fd_count();
         fault_arm(FAULT_ANY_ALLOC, (fault_rule){.err = ENOMEM, .skip = k, .count = 1});
         int steps = scenario();
         unsigned failed = fault_failed(FAULT_ANY_ALLOC);
         fault_disarm(FAULT_ANY_ALLOC);
-        int left = fd_count_settled(fds);
+        left = fd_count_settled(fds);
         if (left != fds) fail_msg("k=%u (%u failed): %d descriptors open, %d before", k, failed, left, fds);
         if (!failed) {
             if (steps != full) fail_msg("k=%u: %d steps of %d with no failure", k, steps, full);
@@ -171,6 +176,115 @@ static void test_alloc_file_pool(void **s) { (void)s; fail_each_allocation(scena
 static void test_alloc_dir(void **s) { (void)s; fail_each_allocation(scenario_dir, false); }
 static void test_alloc_dir_pool(void **s) { (void)s; fail_each_allocation(scenario_dir, true); }
 static void test_alloc_tree(void **s) { (void)s; fail_each_allocation(scenario_tree, true); }
+
+/* ---- when the descriptor is closed ---------------------------------------------------- */
+
+/* A point a thread is held at until the test lets it go: a fault hook, or
+ * the wake of a waker (the pool thread ending an operation wakes it after
+ * the file's state says the operation is over). Each wait gives up after
+ * 10 s so that a broken library fails the test instead of hanging it. */
+typedef struct hold {
+    atomic_int reached, released;
+} hold;
+
+static void wait_flag(atomic_int *flag) {
+    for (int i = 0; i < 10000 && !atomic_load(flag); i++) usleep(1000);
+}
+
+static void hold_here(void *arg) {
+    hold *h = arg;
+    atomic_store(&h->reached, 1);
+    wait_flag(&h->released);
+}
+
+static weft_waker hold_clone(void *p);
+static void hold_drop(void *p) { (void)p; }
+static const weft_waker_vtable hold_waker_vtable = {hold_clone, hold_here, hold_here, hold_drop};
+static weft_waker hold_clone(void *p) { return (weft_waker){&hold_waker_vtable, p}; }
+
+/* A context on the test's runtime whose waker holds the waking thread at `h`. */
+static weft_context hold_cx(hold *h) {
+    weft_context cx = weft_context_make((weft_waker){&hold_waker_vtable, h});
+    cx.runtime = g.rt;
+    return cx;
+}
+
+static bool fd_is_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+
+/* After a flush, nothing is in flight: close closes the descriptor before
+ * it returns, although the pool thread of the write-behind that just ended
+ * has not let go of it yet (it is held in the flusher's wake-up). */
+static void test_close_after_flush_closes_at_once(void **state) {
+    (void)state;
+    env_setup();
+    make_file(P("data"), 0, 0);
+    weft_open_options ap = {.append = true}; /* the write-behind uses write(2) */
+    weft_file_open o;
+    AWAIT(weft_file_open_init(&o, P("data"), &ap));
+    assert_int_equal(o.result, 0);
+    int fd = weft_file_fd(&o.file);
+    hold in_write = {0}, in_wake = {0};
+    fault_arm(FAULT_WRITE, (fault_rule){.fd = FAULT_FD(fd), .count = 1, .hook = hold_here,
+                                        .hook_arg = &in_write});
+    weft_write_all w;
+    AWAIT(weft_write_all_init(&w, &o.file.stream, "abc", 3));
+    assert_int_equal(w.result, 0);
+    wait_flag(&in_write.reached); /* the write-behind is in write(2) */
+    assert_true(atomic_load(&in_write.reached));
+    weft_flush fl;
+    weft_context cx = hold_cx(&in_wake);
+    weft_future *fut = weft_flush_init(&fl, &o.file.stream);
+    assert_int_equal(weft_future_poll(fut, &cx), WEFT_PENDING);
+    atomic_store(&in_write.released, 1);
+    wait_flag(&in_wake.reached); /* the write-behind has ended: its thread wakes us */
+    assert_true(atomic_load(&in_wake.reached));
+    assert_int_equal(weft_future_poll(fut, &cx), WEFT_READY);
+    assert_int_equal(fl.result, 0);
+    weft_file_close(&o.file);
+    bool open_after_close = fd_is_open(fd);
+    atomic_store(&in_wake.released, 1);
+    fault_disarm(FAULT_WRITE);
+    assert_false(open_after_close);
+    env_teardown();
+}
+
+/* Closed while a read is on the pool: the descriptor stays open for the
+ * read, and is closed as soon as it ends, though the read's future (not
+ * yet polled again) still holds the file. */
+static void test_close_during_read_closes_when_it_ends(void **state) {
+    (void)state;
+    weft__fs_inline_disabled = true; /* the read goes to the pool */
+    env_setup();
+    make_file(P("data"), 1000, 1);
+    weft_file_open o;
+    AWAIT(weft_file_open_init(&o, P("data"), NULL));
+    assert_int_equal(o.result, 0);
+    int fd = weft_file_fd(&o.file);
+    hold in_pread = {0}, in_wake = {0};
+    fault_arm(FAULT_PREAD, (fault_rule){.fd = FAULT_FD(fd), .count = 1, .hook = hold_here,
+                                        .hook_arg = &in_pread});
+    unsigned char buf[100];
+    weft_file_read_at ra;
+    weft_context cx = hold_cx(&in_wake);
+    weft_future *fut = weft_file_read_at_init(&ra, &o.file, buf, sizeof buf, 500);
+    assert_int_equal(weft_future_poll(fut, &cx), WEFT_PENDING);
+    wait_flag(&in_pread.reached);
+    assert_true(atomic_load(&in_pread.reached));
+    weft_file_close(&o.file);
+    assert_true(fd_is_open(fd)); /* the read in flight still uses it */
+    atomic_store(&in_pread.released, 1);
+    wait_flag(&in_wake.reached); /* the read has ended: its thread wakes us */
+    assert_true(atomic_load(&in_wake.reached));
+    bool open_after_read = fd_is_open(fd);
+    atomic_store(&in_wake.released, 1);
+    fault_disarm(FAULT_PREAD);
+    assert_false(open_after_read);
+    assert_int_equal(weft_future_poll(fut, &cx), WEFT_READY);
+    assert_int_equal(ra.result, 100);
+    assert_true(check_pattern(buf, 100, 1, 500));
+    env_teardown();
+    weft__fs_inline_disabled = false;
+}
 
 /* A runtime whose pool cannot start a thread: operations that need the
  * pool report -WEFT_ENOTHREAD; those that run inline still work; and the
@@ -210,6 +324,8 @@ int main(void) {
         cmocka_unit_test(test_alloc_dir_pool),
         cmocka_unit_test(test_alloc_tree),
         cmocka_unit_test(test_no_pool_thread),
+        cmocka_unit_test(test_close_after_flush_closes_at_once),
+        cmocka_unit_test(test_close_during_read_closes_when_it_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,8 +184,9 @@ WEFT_API int weft_file_adopt(weft_file *f, int fd);
  * woken and completes with -EBADF. Bytes accepted by a write that have not
  * reached the file yet are still written, and the descriptor is closed
  * when the operations in flight end; their errors are lost (flush first
- * to see them). Any thread, but not while another thread polls or drops a
- * future that uses `f`.
+ * to see them). With none in flight (after a flush) the descriptor is
+ * closed before this returns. Any thread, but not while another thread
+ * polls or drops a future that uses `f`.
  */
 WEFT_API void weft_file_close(weft_file *f);
 /**

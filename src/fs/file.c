@@ -136,6 +136,20 @@ void weft__file_end_inline(weft__file *f) {
     if (wake) weft__file_wake_all(f);
 }
 
+/* Under the lock: the descriptor of a closed file that nothing uses any
+ * more (nothing in flight, nobody at the cursor), taken out for the caller
+ * to close once it has dropped the lock; -1 otherwise. The references still
+ * held then (an operation that is ending, a future that will find the
+ * handle closed) never touch the descriptor again, so it is closed when
+ * its last user ends, not when the last reference goes: after a flush,
+ * weft_file_close closes it before it returns. */
+static int take_unused_fd(weft__file *f) {
+    if (!f->closed || f->busy != WEFT__BUSY_NONE || f->running > 0) return -1;
+    int fd = f->fd;
+    f->fd = -1;
+    return fd;
+}
+
 void weft__file_discard_read(weft__file *f) {
     f->rpos = f->rend = 0;
     f->eof = false;
@@ -212,15 +226,19 @@ void weft__file_op_end(weft__fs_op *op) {
     if (op->cursor) f->busy = WEFT__BUSY_NONE;
     op->cursor = false;
     f->running--;
+    int fd = take_unused_fd(f); /* the last operation of a closed file */
     bool wake = has_waiters(f);
     pthread_mutex_unlock(&f->lock);
+    if (fd >= 0) close(fd);
     if (wake) weft__file_wake_all(f);
 }
 
 void weft__file_close(weft__file *f) {
     pthread_mutex_lock(&f->lock);
     f->closed = true;
+    int fd = take_unused_fd(f); /* else the last operation in flight closes it */
     pthread_mutex_unlock(&f->lock);
+    if (fd >= 0) close(fd);
     weft__file_wake_all(f);
     weft__file_unref(f);
 }

@@ -207,7 +207,10 @@ enum {
 typedef struct weft__file {
     pthread_mutex_t lock;     /* everything below but fd, flags and refs */
     _Atomic uint32_t refs;    /* the handle, each future holding it, each operation */
-    int fd;                   /* immutable while referenced; closed with the last reference */
+    int fd;                   /* set at creation; once the handle is closed (or the
+                                 descriptor given back) and nothing is in flight, it is
+                                 taken out under the lock and closed (-1); else closed
+                                 with the last reference */
     uint32_t flags;           /* WEFT__FILE_*; immutable */
     bool closed;              /* the handle was closed or given back */
     atomic_bool nowait;       /* RWF_NOWAIT reads are worth trying (cleared on EOPNOTSUPP) */
