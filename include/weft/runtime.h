@@ -58,9 +58,10 @@ WEFT_API int weft_runtime_create(weft_runtime **out, const weft_runtime_options 
  * released, and the creator's reference is dropped. A blocking call still
  * queued is cancelled (its `arg_drop` runs); one already running is waited
  * for. Every thread weft started for `rt` (workers, blocking-pool threads)
- * is joined before it returns. The memory goes with the last reference:
- * tasks, join handles, abort handles, I/O handles, timers still registered
- * and weft_runtime_ref all hold one, so dropping any of them afterwards is
+ * is joined before it returns. The memory, and the descriptor that wakes
+ * the runtime, go with the last reference: tasks and their wakers, join
+ * handles, abort handles, I/O handles, timers still registered and
+ * weft_runtime_ref all hold one, so dropping any of them afterwards is
  * safe, and a spawn through a held reference fails with -ESHUTDOWN. Must not
  * be called from inside the runtime, nor from one of its blocking-pool
  * threads (a misuse: it would wait for itself). `rt` may be NULL.
