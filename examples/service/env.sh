@@ -24,7 +24,9 @@ svc_cleanup() {
 svc_free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 30000))
+    # below the kernel's ephemeral range (32768 and up by default), where
+    # the outgoing connections of tests running alongside take their ports
+    p=$((20000 + RANDOM % 12000))
     if ! (exec 3<> "/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   return 1

@@ -149,7 +149,7 @@ if [ -x "$hello" ]; then
   hpid=$!
   for _ in $(seq 1 200); do grep -q listening "$SVC_TMP/hello.out" && break; sleep 0.05; done
   out=$(curl -sS --max-time 20 --cacert "$SVC_CERT" -w ' %{http_code}' "https://localhost:$hp/json" 2>&1)
-  [ "$out" = '{"message":"Hello, World!"} 200' ] || fail "https_hello answered: $out"
+  [ "$out" = '{"message":"Hello, World!"} 200' ] || fail "https_hello answered: $out (it said: $(cat "$SVC_TMP/hello.out"))"
   cipher=$(echo | openssl s_client -connect "127.0.0.1:$hp" 2>/dev/null | grep -o 'TLSv1.3, Cipher is [A-Z0-9_]*')
   [ "$cipher" = "TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256" ] || fail "https_hello negotiated: $cipher"
   kill -TERM "$hpid"; st=0; wait "$hpid" || st=$?
