@@ -47,6 +47,7 @@ check-debug: build/debug/.built
 	bash scripts/run-tests.sh build/debug all
 
 check-asan: build/asan/.built
+	bash scripts/check-symbols.sh build/asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash scripts/run-tests.sh build/asan all
 
