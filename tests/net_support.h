@@ -8,37 +8,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "fd_support.h"
 #include "support.h"
 #include "io/driver.h"
 #include "runtime/rt.h"
-
-/* Open descriptors of this process (/proc/self/fd, minus the directory
- * stream used to list it). */
-static inline __attribute__((unused)) int fd_count(void) {
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        n++;
-    }
-    closedir(d);
-    return n - 1;
-}
-
-/* Waits (up to 10 s) for the descriptor count to come back to `want` and
- * returns the count then. A runtime whose blocking pool ran a job can be
- * freed — its wakeup descriptors closed — by the pool thread's last
- * reference, just after weft_runtime_destroy returns. */
-static inline __attribute__((unused)) int fd_count_settled(int want) {
-    int n = fd_count();
-    for (int i = 0; i < 1000 && n != want; i++) {
-        usleep(10000);
-        n = fd_count();
-    }
-    return n;
-}
 
 /* The backend the environment selects ("epoll" or "poll"). */
 static inline __attribute__((unused)) const char *backend_name(weft_runtime *rt) {

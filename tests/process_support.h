@@ -10,47 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd_support.h"
 #include "support.h"
-
-static inline __attribute__((unused)) int fd_count(void) {
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        n++;
-    }
-    closedir(d);
-    return n - 1;
-}
-
-/* Prints every open descriptor (what it is, its fdinfo) to stderr: what a
- * failed descriptor count shows, so that a leak names itself. */
-static inline __attribute__((unused)) void fd_dump(const char *why) {
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return;
-    fprintf(stderr, "open descriptors (%s):\n", why);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char path[300], target[256] = "?", info[512] = "";
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n >= 0) target[n] = 0;
-        snprintf(path, sizeof path, "/proc/self/fdinfo/%s", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (f) {
-            size_t len = fread(info, 1, sizeof info - 1, f);
-            info[len] = 0;
-            fclose(f);
-            for (char *q = info; *q; q++)
-                if (*q == '\n' || *q == '\t') *q = ' ';
-        }
-        fprintf(stderr, "  fd %s -> %s  [%s]\n", e->d_name, target, info);
-    }
-    closedir(d);
-}
 
 static inline __attribute__((unused)) void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -64,21 +25,6 @@ static inline __attribute__((unused)) void sleep_ms(long ms) {
     do {                                                             \
         for (int w_ = 0; w_ < 6000 && !(cond); w_++) sleep_ms(5);    \
     } while (0)
-
-/* Waits (up to 30 s) for the descriptor count to come back to `want` and
- * returns the count then, listing the descriptors on stderr if it did not.
- * A runtime's wakeup descriptor goes with its memory, at the last
- * reference, and a waker is one: weft's signal thread wakes a future
- * waiting for a signal (or, without pidfds, for a child) through a clone
- * of its waker, which it drops just after the wake, so the future can
- * complete and its runtime be destroyed first; the descriptor is closed
- * a moment after weft_runtime_destroy returns. */
-static inline __attribute__((unused)) int fd_count_settled(int want) {
-    WAIT_UNTIL(fd_count() == want);
-    int n = fd_count();
-    if (n != want) fd_dump("the count did not come back");
-    return n;
-}
 
 /* Children of this process in state `state` ('Z': zombies), or with any
  * state when `state` is 0, read from /proc. */
